@@ -1,0 +1,220 @@
+"""Fixed prompts, disclaimer, pronunciations and safety rules, loaded from `prompts.yaml`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skill.guide import (
+    FORBIDDEN_SPOKEN_CHARS,
+    SAMPLE_PATTERN,
+    Guide,
+    GuideError,
+    load_yaml_mapping,
+)
+
+PROMPTS_FILE = Path(__file__).with_name("prompts.yaml")
+
+# Every prompt key the code uses; a test checks this list against the code.
+PROMPT_KEYS = (
+    "welcome", "welcome_reprompt", "help", "help_reprompt",
+    "offer_more", "offer_more_reprompt", "offer_related", "offer_related_reprompt",
+    "anything_else", "anything_else_reprompt",
+    "topic_list_sections", "topic_list_faqs", "topic_list_offer_faqs", "topic_list_reprompt",
+    "clarify", "clarify_reprompt", "decline",
+    "fallback_rephrase", "fallback_list", "fallback_exit",
+    "nothing_to_repeat", "start_of_guide", "end_of_guide", "no_more",
+    "goodbye", "error", "error_reprompt", "personal_dose",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EmergencyRule:
+    """Words that signal an emergency, and what to say instead of any answer."""
+
+    id: str
+    speech: str
+    card: str
+    patterns: tuple[re.Pattern[str], ...]
+    samples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExampleQuestion:
+    """A question offered at launch, and the topic it reaches."""
+
+    topic: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How the skill is described in the Alexa app."""
+
+    summary: str
+    description: str
+    keywords: tuple[str, ...]
+    testing_instructions: str
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """Everything the skill says that is not a guide topic."""
+
+    skill_name: str
+    invocation_name: str
+    guide_title: str
+    disclaimer_spoken: str
+    disclaimer_full: str
+    pronunciations: dict[str, str]
+    example_questions: tuple[ExampleQuestion, ...]
+    texts: dict[str, str]
+    emergencies: tuple[EmergencyRule, ...]
+    personal_dose_topic: str
+    personal_dose_patterns: tuple[re.Pattern[str], ...]
+    personal_dose_samples: tuple[str, ...]
+    question_carriers: tuple[str, ...]
+    list_topics_samples: tuple[str, ...]
+    listing: Listing
+    source: Path
+
+    def say(self, key: str, **values: str) -> str:
+        """The prompt `key` with its placeholders filled."""
+        return self.texts[key].format(**values)
+
+
+def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
+    """Load and validate prompts.yaml against the guide; raise GuideError naming the field."""
+    path = Path(path)
+    data = load_yaml_mapping(path)
+    name = path.name
+
+    def text(mapping: Any, field: str, where: str = "") -> str:
+        value = mapping.get(field) if isinstance(mapping, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            raise GuideError(f"{name}: {where}field '{field}' must be non-empty text")
+        return " ".join(value.split())
+
+    texts_raw = data.get("prompts")
+    if not isinstance(texts_raw, dict):
+        raise GuideError(f"{name}: field 'prompts' must be a mapping")
+    texts = {key: text(texts_raw, key, "prompts: ") for key in PROMPT_KEYS}
+    for key, value in texts.items():
+        if FORBIDDEN_SPOKEN_CHARS.search(value):
+            raise GuideError(f"{name}: prompts: field '{key}' has a digit or < > &")
+        try:
+            value.format_map(_AnyValue())
+        except (ValueError, IndexError) as exc:
+            raise GuideError(f"{name}: prompts: field '{key}' has a bad placeholder") from exc
+
+    pronunciations = data.get("pronunciations")
+    if not isinstance(pronunciations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in pronunciations.items()
+    ):
+        raise GuideError(f"{name}: field 'pronunciations' must map words to spoken forms")
+
+    examples = []
+    for i, raw in enumerate(data.get("example_questions") or []):
+        where = f"example_questions #{i + 1}: "
+        example = ExampleQuestion(topic=text(raw, "topic", where), text=text(raw, "text", where))
+        if not guide.has_topic(example.topic):
+            raise GuideError(f"{name}: {where}field 'topic' names unknown topic {example.topic!r}")
+        examples.append(example)
+    if not examples:
+        raise GuideError(f"{name}: field 'example_questions' needs at least one entry")
+
+    safety = data.get("safety")
+    if not isinstance(safety, dict):
+        raise GuideError(f"{name}: field 'safety' must be a mapping")
+    emergencies = tuple(
+        EmergencyRule(
+            id=text(raw, "id", f"safety: emergencies #{i + 1}: "),
+            speech=text(raw, "speech", f"safety: emergencies #{i + 1}: "),
+            card=text(raw, "card", f"safety: emergencies #{i + 1}: "),
+            patterns=_patterns(name, f"safety: emergencies #{i + 1}", raw),
+            samples=_samples(name, f"safety: emergencies #{i + 1}: ", raw.get("samples")),
+        )
+        for i, raw in enumerate(safety.get("emergencies") or [])
+    )
+    if not emergencies:
+        raise GuideError(f"{name}: safety: field 'emergencies' needs at least one entry")
+    dose = safety.get("personal_dose")
+    dose_topic = text(dose, "topic", "safety: personal_dose: ")
+    if not guide.has_topic(dose_topic):
+        raise GuideError(f"{name}: safety: personal_dose: field 'topic' names unknown topic")
+
+    carriers = _samples(name, "", data.get("question_carriers"), "question_carriers", slot=True)
+    listing = data.get("listing")
+    keywords = listing.get("keywords") if isinstance(listing, dict) else None
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise GuideError(f"{name}: listing: field 'keywords' must be a list of texts")
+
+    return Prompts(
+        skill_name=text(data, "skill_name"),
+        invocation_name=text(data, "invocation_name"),
+        guide_title=text(data, "guide_title"),
+        disclaimer_spoken=text(data.get("disclaimer"), "spoken", "disclaimer: "),
+        disclaimer_full=text(data.get("disclaimer"), "full", "disclaimer: "),
+        pronunciations=dict(pronunciations),
+        example_questions=tuple(examples),
+        texts=texts,
+        emergencies=emergencies,
+        personal_dose_topic=dose_topic,
+        personal_dose_patterns=_patterns(name, "safety: personal_dose", dose),
+        personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
+        question_carriers=carriers,
+        list_topics_samples=_samples(
+            name, "", data.get("list_topics_samples"), "list_topics_samples"
+        ),
+        listing=Listing(
+            summary=text(listing, "summary", "listing: "),
+            description=text(listing, "description", "listing: "),
+            keywords=tuple(keywords),
+            testing_instructions=text(listing, "testing_instructions", "listing: "),
+        ),
+        source=path,
+    )
+
+
+def _samples(
+    name: str, where: str, values: Any, field: str = "samples", slot: bool = False
+) -> tuple[str, ...]:
+    """Sample utterances: lower-case words; with `slot`, each holds {query} and a carrier."""
+    if not isinstance(values, list) or not values:
+        raise GuideError(f"{name}: {where}field '{field}' must be a non-empty list")
+    for value in values:
+        words = value.replace("{query}", "query") if slot and isinstance(value, str) else value
+        if not isinstance(words, str) or not SAMPLE_PATTERN.match(words):
+            raise GuideError(
+                f"{name}: {where}field '{field}' entry {value!r} may hold only lower-case "
+                "letters, spaces and apostrophes"
+            )
+        if slot and (value.count("{query}") != 1 or value.strip() == "{query}"):
+            raise GuideError(
+                f"{name}: {where}field '{field}' entry {value!r} needs {{query}} and a carrier"
+            )
+    return tuple(values)
+
+
+def _patterns(name: str, where: str, raw: Any) -> tuple[re.Pattern[str], ...]:
+    values = raw.get("patterns") if isinstance(raw, dict) else None
+    if not isinstance(values, list) or not values:
+        raise GuideError(f"{name}: {where}: field 'patterns' must be a non-empty list")
+    compiled = []
+    for value in values:
+        try:
+            compiled.append(re.compile(rf"\b(?:{value})\b"))
+        except (re.error, TypeError) as exc:
+            raise GuideError(
+                f"{name}: {where}: field 'patterns' entry {value!r} is invalid"
+            ) from exc
+    return tuple(compiled)
+
+
+class _AnyValue(dict):
+    """Format mapping that accepts any placeholder name, to check a prompt's syntax."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

@@ -1,0 +1,49 @@
+"""Build the SSML the skill speaks: escaped, with pauses between ideas and a lexicon."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+# Alexa's limit on outputSpeech.
+MAX_SSML_CHARS = 8000
+# A pause between ideas: long enough to hear a new thought, short enough to keep attention.
+PAUSE_BETWEEN_IDEAS = '<break time="400ms"/>'
+
+
+class SsmlError(ValueError):
+    """The SSML would be rejected by Alexa (too long or not well-formed)."""
+
+
+def build_ssml(paragraphs: Sequence[str], pronunciations: Mapping[str, str]) -> str:
+    """Escape each paragraph, apply the lexicon, join with pauses and wrap in <speak>."""
+    pieces = [_apply_lexicon(escape(p.strip()), pronunciations) for p in paragraphs if p.strip()]
+    ssml = "<speak>" + PAUSE_BETWEEN_IDEAS.join(pieces) + "</speak>"
+    check_ssml(ssml)
+    return ssml
+
+
+def check_ssml(ssml: str) -> None:
+    """Raise SsmlError unless the SSML is well-formed, rooted in <speak> and short enough."""
+    if len(ssml) > MAX_SSML_CHARS:
+        raise SsmlError(f"SSML is {len(ssml)} characters; Alexa accepts {MAX_SSML_CHARS}")
+    try:
+        root = ET.fromstring(ssml)
+    except ET.ParseError as exc:
+        raise SsmlError(f"SSML is not well-formed XML: {exc}") from exc
+    if root.tag != "speak":
+        raise SsmlError("SSML must be wrapped in <speak>")
+
+
+def _apply_lexicon(escaped_text: str, pronunciations: Mapping[str, str]) -> str:
+    if not pronunciations:
+        return escaped_text
+    words = "|".join(re.escape(w) for w in sorted(pronunciations, key=len, reverse=True))
+    # Case-sensitive whole words: "AS" is the disease, "as" is an ordinary word.
+    pattern = re.compile(rf"(?<![\w-])({words})(?![\w-])")
+    return pattern.sub(
+        lambda m: f"<sub alias={quoteattr(pronunciations[m.group(1)])}>{m.group(1)}</sub>",
+        escaped_text,
+    )
