@@ -1,0 +1,157 @@
+"""Shared fixtures: the app, a Flask client, and Alexa request envelopes of the real shape."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from skill.assembly import load_conversation
+from skill.dialog import Conversation
+
+SKILL_ID = "amzn1.ask.skill.00000000-1111-2222-3333-444444444444"
+USER_ID = "amzn1.ask.account.TESTUSER"
+
+
+@pytest.fixture(scope="session")
+def conversation() -> Conversation:
+    """The real content, loaded once."""
+    return load_conversation()
+
+
+@pytest.fixture
+def client() -> FlaskClient:
+    """A test client of a fresh app, with signature checks off (tested on their own)."""
+    return create_app(
+        {"TESTING": True, "VERIFY_REQUESTS": False, "SKILL_ID": SKILL_ID}
+    ).test_client()
+
+
+def make_envelope(
+    request_type: str = "IntentRequest",
+    intent: str | None = None,
+    slots: dict[str, str] | None = None,
+    attributes: dict[str, Any] | None = None,
+    new: bool = False,
+    session_id: str = "amzn1.echo-api.session.test",
+) -> dict[str, Any]:
+    """A request envelope as Alexa sends it (version, session, context.System, request)."""
+    application = {"applicationId": SKILL_ID}
+    request: dict[str, Any] = {
+        "type": request_type,
+        "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "locale": "en-US",
+    }
+    if request_type == "IntentRequest":
+        request["dialogState"] = "STARTED"
+        request["intent"] = {
+            "name": intent,
+            "confirmationStatus": "NONE",
+            "slots": {
+                name: {"name": name, "value": value, "confirmationStatus": "NONE"}
+                for name, value in (slots or {}).items()
+            },
+        }
+    if request_type == "SessionEndedRequest":
+        request["reason"] = "USER_INITIATED"
+    return {
+        "version": "1.0",
+        "session": {
+            "new": new,
+            "sessionId": session_id,
+            "application": application,
+            "attributes": attributes or {},
+            "user": {"userId": USER_ID},
+        },
+        "context": {
+            "System": {
+                "application": application,
+                "user": {"userId": USER_ID},
+                "device": {"deviceId": "amzn1.ask.device.TEST", "supportedInterfaces": {}},
+                "apiEndpoint": "https://api.amazonalexa.com",
+                "apiAccessToken": "test-token",
+            }
+        },
+        "request": request,
+    }
+
+
+@dataclass
+class Turn:
+    """One answered request: the HTTP status and the parts of Alexa's response."""
+
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def response(self) -> dict[str, Any]:
+        return self.body["response"]
+
+    @property
+    def ssml(self) -> str:
+        return self.response["outputSpeech"]["ssml"]
+
+    @property
+    def reprompt(self) -> str | None:
+        reprompt = self.response.get("reprompt")
+        return reprompt["outputSpeech"]["ssml"] if reprompt else None
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        return self.response.get("card")
+
+    @property
+    def ends_session(self) -> bool:
+        return self.response.get("shouldEndSession") is True
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return self.body.get("sessionAttributes") or {}
+
+
+@dataclass
+class AlexaSession:
+    """Plays Alexa's part over several turns: session attributes go back with each request."""
+
+    client: FlaskClient
+    attributes: dict[str, Any] = field(default_factory=dict)
+    started: bool = False
+
+    def send(self, envelope: dict[str, Any]) -> Turn:
+        reply = self.client.post("/", json=envelope)
+        turn = Turn(reply.status_code, reply.get_json())
+        assert turn.status == 200, f"HTTP {turn.status}: {turn.body}"
+        self.attributes = turn.attributes
+        self.started = True
+        return turn
+
+    def launch(self) -> Turn:
+        return self.send(make_envelope("LaunchRequest", new=True))
+
+    def intent(self, name: str, **slots: str) -> Turn:
+        return self.send(
+            make_envelope(
+                intent=name, slots=slots, attributes=self.attributes, new=not self.started
+            )
+        )
+
+    def ask(self, question: str) -> Turn:
+        return self.intent("QuestionIntent", query=question)
+
+
+@pytest.fixture
+def alexa(client: FlaskClient) -> AlexaSession:
+    """A fresh Alexa conversation against the test client."""
+    return AlexaSession(client)
+
+
+@pytest.fixture
+def make_request():
+    """The envelope factory, for tests that send one request by hand."""
+    return make_envelope

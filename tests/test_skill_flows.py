@@ -1,0 +1,310 @@
+"""The skill end to end: real request envelopes through Flask, one turn and many."""
+
+import pytest
+
+from speech.ssml import build_ssml, check_ssml
+
+
+def say(conversation, *paragraphs):
+    """The SSML the skill should speak for these paragraphs."""
+    return build_ssml(paragraphs, conversation.prompts.pronunciations)
+
+
+def spoken(conversation, text):
+    """A phrase as it appears inside the SSML (escaped, with the lexicon applied)."""
+    return say(conversation, text)[len("<speak>") : -len("</speak>")]
+
+
+def prompt(conversation, key, **values):
+    return conversation.prompts.say(key, **values)
+
+
+def follow_up(conversation, topic, part):
+    """The offer that ends a topic's part: more of it, or the first related topic."""
+    if part + 1 < topic.part_count:
+        return prompt(conversation, "offer_more")
+    related = conversation.guide.topic(topic.related[0])
+    return prompt(conversation, "offer_related", topic=related.short_name)
+
+
+def assert_topic(turn, conversation, topic_id, part=0, preface=()):
+    topic = conversation.guide.topic(topic_id)
+    assert turn.attributes["topic"] == topic_id, f"expected {topic_id}, got {turn.attributes}"
+    assert turn.attributes["part"] == part
+    assert turn.ssml == say(
+        conversation, *preface, topic.spoken[part], follow_up(conversation, topic, part)
+    )
+    assert turn.card == {
+        "type": "Simple",
+        "title": topic.title,
+        "content": f"{topic.guide_text}\n\n{conversation.prompts.disclaimer_full}",
+    }
+    assert turn.reprompt is not None and not turn.ends_session
+
+
+def test_launch_welcomes_with_disclaimer_examples_and_reprompt(alexa, conversation):
+    turn = alexa.launch()
+    p = conversation.prompts
+    examples = [e.text for e in p.example_questions]
+    assert len(examples) == 3
+    assert turn.ssml == say(
+        conversation,
+        prompt(
+            conversation,
+            "welcome",
+            disclaimer=p.disclaimer_spoken,
+            examples=f"{examples[0]}, {examples[1]}, and {examples[2]}",
+        ),
+    )
+    assert turn.reprompt == say(conversation, prompt(conversation, "welcome_reprompt"))
+    assert turn.card["title"] == "JAK Guide"
+    assert p.disclaimer_full in turn.card["content"]
+    assert not turn.ends_session
+
+
+def test_every_topic_is_reached_through_its_own_intent(alexa, conversation):
+    for topic in conversation.guide.topics:
+        assert_topic(alexa.intent(topic.intent_name), conversation, topic.id)
+
+
+def test_every_topic_is_reached_through_a_free_question(alexa, conversation):
+    for topic in conversation.guide.topics:
+        assert_topic(alexa.ask(topic.samples[0]), conversation, topic.id)
+
+
+def test_example_questions_offered_at_launch_reach_their_topics(alexa, conversation):
+    for example in conversation.prompts.example_questions:
+        assert alexa.ask(example.text).attributes["topic"] == example.topic
+
+
+def test_every_part_of_every_topic_is_valid_escaped_ssml_within_limits(alexa, conversation):
+    for topic in conversation.guide.topics:
+        turn = alexa.intent(topic.intent_name)
+        for part in range(topic.part_count):
+            check_ssml(turn.ssml)
+            assert "JAK" not in turn.ssml.replace('<sub alias="jack">JAK</sub>', "")
+            assert len(turn.card["content"]) <= 8000
+            if part + 1 < topic.part_count:
+                turn = alexa.intent("AMAZON.YesIntent")
+                assert_topic(turn, conversation, topic.id, part + 1)
+
+
+def test_a_conversation_across_many_turns(alexa, conversation):
+    guide = conversation.guide
+    alexa.launch()
+    side_effects = guide.topic("risks_and_side_effects")
+    assert_topic(alexa.ask("what are the side effects"), conversation, side_effects.id)
+
+    # "yes" takes the offer: the next part, or else the related topic.
+    turn = alexa.intent("AMAZON.YesIntent")
+    if side_effects.part_count > 1:
+        assert_topic(turn, conversation, side_effects.id, 1)
+        turn = alexa.intent("AMAZON.YesIntent")
+        last = side_effects.part_count - 1
+    else:
+        last = 0
+    related = guide.topic(side_effects.related[0])
+    assert_topic(turn, conversation, related.id)
+
+    # "next" follows the guide's order; "repeat" says the same again, word for word.
+    turn = alexa.intent("AMAZON.NextIntent")
+    following = guide.topics[guide.index_of(related.id) + 1]
+    expected_part = 0
+    if related.part_count > 1:
+        following, expected_part = related, 1
+    assert_topic(turn, conversation, following.id, expected_part)
+    again = alexa.intent("AMAZON.RepeatIntent")
+    assert again.ssml == turn.ssml and again.reprompt == turn.reprompt
+    assert again.attributes["topic"] == following.id
+
+    # "go back" returns to where we were.
+    back = alexa.intent("AMAZON.PreviousIntent")
+    assert back.attributes["topic"] == related.id
+
+    help_turn = alexa.intent("AMAZON.HelpIntent")
+    assert help_turn.ssml == say(
+        conversation,
+        prompt(conversation, "help", disclaimer=conversation.prompts.disclaimer_spoken),
+    )
+    assert not help_turn.ends_session
+
+    first = alexa.intent("AMAZON.FallbackIntent")
+    assert first.ssml == say(conversation, prompt(conversation, "fallback_rephrase"))
+    second = alexa.intent("AMAZON.FallbackIntent")
+    assert second.ssml.startswith(say(conversation, prompt(conversation, "fallback_list"))[:-8])
+    for section in (t for t in guide.topics if t.kind == "section"):
+        assert spoken(conversation, section.short_name) in second.ssml
+    assert second.attributes["offer"] == {"kind": "faq_list", "topics": []}
+    assert not second.ends_session
+
+    bye = alexa.intent("AMAZON.StopIntent")
+    assert bye.ssml == say(conversation, prompt(conversation, "goodbye"))
+    assert bye.ends_session and bye.reprompt is None
+    assert last >= 0
+
+
+def test_three_fallbacks_in_a_row_end_politely(alexa, conversation):
+    alexa.launch()
+    alexa.intent("AMAZON.FallbackIntent")
+    alexa.intent("AMAZON.FallbackIntent")
+    third = alexa.intent("AMAZON.FallbackIntent")
+    assert third.ssml == say(conversation, prompt(conversation, "fallback_exit"))
+    assert third.ends_session
+
+
+def test_an_answer_resets_the_fallback_count(alexa, conversation):
+    alexa.launch()
+    alexa.intent("AMAZON.FallbackIntent")
+    alexa.intent("DosageIntent")
+    turn = alexa.intent("AMAZON.FallbackIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "fallback_rephrase"))
+
+
+def test_no_after_an_offer_keeps_listening_and_no_again_ends(alexa, conversation):
+    alexa.intent("DosageIntent")
+    turn = alexa.intent("AMAZON.NoIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "anything_else"))
+    assert not turn.ends_session
+    bye = alexa.intent("AMAZON.NoIntent")
+    assert bye.ends_session
+
+
+def test_list_topics_then_yes_lists_the_common_questions(alexa, conversation):
+    turn = alexa.intent("ListTopicsIntent")
+    assert turn.attributes["offer"]["kind"] == "faq_list"
+    faqs = alexa.intent("AMAZON.YesIntent")
+    for faq in (t for t in conversation.guide.topics if t.kind == "faq"):
+        assert spoken(conversation, faq.short_name) in faqs.ssml
+    assert not faqs.ends_session
+
+
+def test_start_over_goes_to_the_beginning_and_previous_there_says_so(alexa, conversation):
+    alexa.intent("DosageIntent")
+    first = conversation.guide.topics[0]
+    assert_topic(alexa.intent("AMAZON.StartOverIntent"), conversation, first.id)
+    turn = alexa.intent("AMAZON.PreviousIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "start_of_guide"))
+
+
+def test_next_past_the_last_topic_says_the_guide_has_ended(alexa, conversation):
+    last = conversation.guide.topics[-1]
+    alexa.intent(last.intent_name)
+    for _ in range(last.part_count - 1):
+        alexa.intent("AMAZON.NextIntent")
+    turn = alexa.intent("AMAZON.NextIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "end_of_guide"))
+    assert not turn.ends_session
+
+
+def test_repeat_before_anything_was_said(alexa, conversation):
+    turn = alexa.intent("AMAZON.RepeatIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "nothing_to_repeat"))
+
+
+def test_navigate_home_returns_to_the_welcome(alexa, conversation):
+    alexa.intent("DosageIntent")
+    home = alexa.intent("AMAZON.NavigateHomeIntent")
+    assert home.ssml == alexa.launch().ssml
+
+
+def test_session_ended_request_gets_an_empty_response(client, make_request):
+    reply = client.post("/", json=make_request("SessionEndedRequest"))
+    assert reply.status_code == 200
+    assert reply.get_json()["response"] == {}
+
+
+EMERGENCIES = [
+    ("i have chest pain", "medical"),
+    ("I started jak inhibitors and now my chest hurts", "medical"),
+    ("i can't breathe", "medical"),
+    ("my throat is swelling up", "medical"),
+    ("my face is swollen after the pill", "medical"),
+    ("i think i'm having a stroke", "medical"),
+    ("i took too many pills", "medical"),
+    ("what if i overdose on jak inhibitors", "medical"),
+    ("i want to kill myself", "suicide"),
+    ("i've been having thoughts of suicide", "suicide"),
+    ("sometimes i want to hurt myself", "suicide"),
+]
+
+
+@pytest.mark.parametrize("question, rule_id", EMERGENCIES)
+def test_an_emergency_gets_emergency_guidance_only(alexa, conversation, question, rule_id):
+    alexa.launch()
+    turn = alexa.ask(question)
+    rule = next(r for r in conversation.prompts.emergencies if r.id == rule_id)
+    assert turn.ssml == say(conversation, rule.speech)
+    assert turn.card == {"type": "Simple", "title": "Get help now", "content": rule.card}
+    assert turn.ends_session
+
+
+def test_emergency_guidance_names_the_numbers_to_call(conversation):
+    by_id = {r.id: r for r in conversation.prompts.emergencies}
+    assert "nine one one" in by_id["medical"].speech
+    assert (
+        "nine one one" in by_id["suicide"].speech and "nine eight eight" in by_id["suicide"].speech
+    )
+    assert "911" in by_id["medical"].card and "988" in by_id["suicide"].card
+
+
+@pytest.mark.parametrize("rule_id", ["medical", "suicide"])
+def test_emergency_intents_from_alexa_get_the_same_guidance(alexa, conversation, rule_id):
+    from skill.handlers import emergency_intent_name
+
+    rule = next(r for r in conversation.prompts.emergencies if r.id == rule_id)
+    turn = alexa.intent(emergency_intent_name(rule_id))
+    assert turn.ssml == say(conversation, rule.speech) and turn.ends_session
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many milligrams should i take",
+        "how much should i take each day",
+        "can i stop taking my jak inhibitor",
+        "should i double my dose",
+        "is it okay to skip a dose",
+        "what dose should i take",
+    ],
+)
+def test_a_personal_dose_question_gets_the_dosage_answer_and_the_provider(
+    alexa, conversation, question
+):
+    turn = alexa.ask(question)
+    assert_topic(turn, conversation, "dosage", preface=(prompt(conversation, "personal_dose"),))
+
+
+def test_personal_dose_intent_gives_the_same_answer(alexa, conversation):
+    turn = alexa.intent("PersonalDoseIntent")
+    assert_topic(turn, conversation, "dosage", preface=(prompt(conversation, "personal_dose"),))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's the weather tomorrow", "tell me a joke", "play some music", "how do i bake bread"],
+)
+def test_questions_outside_the_guide_are_declined(alexa, conversation, question):
+    turn = alexa.ask(question)
+    assert turn.ssml == say(conversation, prompt(conversation, "decline"))
+    assert "healthcare provider" in prompt(conversation, "decline")
+    assert not turn.ends_session
+
+
+def test_an_empty_question_is_treated_as_not_understood(alexa, conversation):
+    turn = alexa.ask("   ")
+    assert turn.ssml == say(conversation, prompt(conversation, "fallback_rephrase"))
+
+
+def test_an_intent_the_skill_does_not_know_falls_back(alexa, conversation):
+    turn = alexa.intent("SomeFutureIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "fallback_rephrase"))
+
+
+def test_garbage_session_attributes_are_ignored(client, conversation, make_request):
+    envelope = make_request(
+        intent="AMAZON.NextIntent",
+        attributes={"topic": "no_such_topic", "part": "x", "offer": [1], "last_speech": 5},
+    )
+    reply = client.post("/", json=envelope)
+    assert reply.status_code == 200
+    assert reply.get_json()["sessionAttributes"]["topic"] == conversation.guide.topics[0].id
