@@ -18,5 +18,5 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-packages
 	scripts/install-system-packages
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,voice]'
+	$(BIN)/pip install --quiet -e '.[test,voice,server]'
 	touch $@

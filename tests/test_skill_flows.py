@@ -308,3 +308,27 @@ def test_garbage_session_attributes_are_ignored(client, conversation, make_reque
     reply = client.post("/", json=envelope)
     assert reply.status_code == 200
     assert reply.get_json()["sessionAttributes"]["topic"] == conversation.guide.topics[0].id
+
+
+def test_every_intent_of_the_model_answers_with_valid_speech_and_a_reprompt_when_open(
+    alexa, conversation
+):
+    from interaction_model.generate import interaction_model
+
+    intents = interaction_model(conversation)["interactionModel"]["languageModel"]["intents"]
+    for intent in intents:
+        for attributes in (
+            {},
+            {"topic": "lifestyle", "part": 0, "offer": {"kind": "more", "topics": ["lifestyle"]}},
+        ):
+            alexa.attributes = dict(attributes)
+            turn = alexa.intent(
+                intent["name"], **({"query": "side effects"} if intent.get("slots") else {})
+            )
+            check_ssml(turn.ssml)
+            assert "JAK" not in turn.ssml.replace('<sub alias="jack">JAK</sub>', ""), intent["name"]
+            if turn.ends_session:
+                assert turn.reprompt is None, intent["name"]
+            else:
+                assert turn.reprompt is not None, intent["name"]
+                check_ssml(turn.reprompt)
