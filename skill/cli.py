@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from skill.guide import GuideError
@@ -28,7 +29,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The server logs each request's outcome; the local commands print answers, not logs.
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args, out))
     except GuideError as exc:
@@ -56,6 +59,33 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="load the content and validate the skill package")
     check.set_defaults(run=_check)
+
+    def voice_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--voice", help="the local engine's voice id or name (default: en-us)")
+        command.add_argument("--rate", type=int, help="speaking rate in words per minute")
+
+    ask = commands.add_parser("ask", help="ask one question offline; print and speak the answer")
+    ask.add_argument("question")
+    ask.add_argument("--wav", type=Path, help="write the speech to this WAV file instead")
+    ask.add_argument("--json", action="store_true", help="print the full response envelope")
+    voice_options(ask)
+    ask.set_defaults(run=_ask)
+
+    chat = commands.add_parser("chat", help="a spoken conversation at the terminal")
+    chat.add_argument("--wav-dir", type=Path, help="save each turn's speech here instead")
+    voice_options(chat)
+    chat.set_defaults(run=_chat)
+
+    listen = commands.add_parser("listen", help="recognise a spoken question (WAV) and answer it")
+    listen.add_argument("question_wav", type=Path)
+    listen.add_argument("--wav", type=Path, help="write the answer's speech to this WAV file")
+    voice_options(listen)
+    listen.set_defaults(run=_listen)
+
+    render = commands.add_parser("render", help="write every topic's spoken answer to WAV")
+    render.add_argument("--out", type=Path, required=True, help="folder for the WAV files")
+    voice_options(render)
+    render.set_defaults(run=_render)
     return parser
 
 
@@ -95,6 +125,59 @@ def _check(args: argparse.Namespace, out: TextIO) -> ExitStatus:
     topics = len(conversation.guide.topics)
     print(f"{topics} topics; {len(problems)} problem(s) in the skill package", file=out)
     return ExitStatus.FAILED if problems else ExitStatus.OK
+
+
+def _ask(args: argparse.Namespace, out: TextIO) -> ExitStatus:
+    from skill import offline
+    from skill.local_alexa import LocalAlexa, local_app
+    from speech.tts import LocalVoice
+
+    alexa = LocalAlexa(local_app())
+    voice = LocalVoice(args.voice, args.rate)
+    offline.ask(alexa, args.question, voice, out, wav=args.wav, as_json=args.json)
+    return ExitStatus.OK
+
+
+def _chat(args: argparse.Namespace, out: TextIO) -> ExitStatus:
+    from skill import offline
+    from skill.local_alexa import LocalAlexa, local_app
+    from speech.tts import LocalVoice
+
+    def prompt() -> None:
+        print("you> ", end="", file=out, flush=True)
+
+    alexa = LocalAlexa(local_app())
+    voice = LocalVoice(args.voice, args.rate)
+    offline.chat(alexa, sys.stdin, voice, out, wav_dir=args.wav_dir, prompt=prompt)
+    return ExitStatus.OK
+
+
+def _listen(args: argparse.Namespace, out: TextIO) -> ExitStatus:
+    from skill import offline
+    from skill.local_alexa import LocalAlexa, local_app
+    from speech.recognition import QuestionRecogniser
+    from speech.tts import LocalVoice
+
+    if not args.question_wav.is_file():
+        print(f"jak-guide: no such file: {args.question_wav}", file=sys.stderr)
+        return ExitStatus.FAILED
+    alexa = LocalAlexa(local_app())
+    recogniser = QuestionRecogniser(offline.recognition_sentences(alexa))
+    voice = LocalVoice(args.voice, args.rate)
+    offline.listen(alexa, args.question_wav, recogniser, voice, out, wav=args.wav)
+    return ExitStatus.OK
+
+
+def _render(args: argparse.Namespace, out: TextIO) -> ExitStatus:
+    from skill import offline
+    from skill.local_alexa import LocalAlexa, local_app
+    from speech.tts import LocalVoice
+
+    alexa = LocalAlexa(local_app())
+    voice = LocalVoice(args.voice, args.rate)
+    rendered = offline.render_all(alexa, args.out, voice, progress=sys.stderr)
+    print(offline.duration_table(rendered), file=out)
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

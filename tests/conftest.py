@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,9 +11,9 @@ from flask.testing import FlaskClient
 from app import create_app
 from skill.assembly import load_conversation
 from skill.dialog import Conversation
+from skill.envelopes import request_envelope
 
 SKILL_ID = "amzn1.ask.skill.00000000-1111-2222-3333-444444444444"
-USER_ID = "amzn1.ask.account.TESTUSER"
 
 
 @pytest.fixture(scope="session")
@@ -32,54 +30,9 @@ def client() -> FlaskClient:
     ).test_client()
 
 
-def make_envelope(
-    request_type: str = "IntentRequest",
-    intent: str | None = None,
-    slots: dict[str, str] | None = None,
-    attributes: dict[str, Any] | None = None,
-    new: bool = False,
-    session_id: str = "amzn1.echo-api.session.test",
-) -> dict[str, Any]:
-    """A request envelope as Alexa sends it (version, session, context.System, request)."""
-    application = {"applicationId": SKILL_ID}
-    request: dict[str, Any] = {
-        "type": request_type,
-        "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "locale": "en-US",
-    }
-    if request_type == "IntentRequest":
-        request["dialogState"] = "STARTED"
-        request["intent"] = {
-            "name": intent,
-            "confirmationStatus": "NONE",
-            "slots": {
-                name: {"name": name, "value": value, "confirmationStatus": "NONE"}
-                for name, value in (slots or {}).items()
-            },
-        }
-    if request_type == "SessionEndedRequest":
-        request["reason"] = "USER_INITIATED"
-    return {
-        "version": "1.0",
-        "session": {
-            "new": new,
-            "sessionId": session_id,
-            "application": application,
-            "attributes": attributes or {},
-            "user": {"userId": USER_ID},
-        },
-        "context": {
-            "System": {
-                "application": application,
-                "user": {"userId": USER_ID},
-                "device": {"deviceId": "amzn1.ask.device.TEST", "supportedInterfaces": {}},
-                "apiEndpoint": "https://api.amazonalexa.com",
-                "apiAccessToken": "test-token",
-            }
-        },
-        "request": request,
-    }
+def make_envelope(request_type: str = "IntentRequest", **fields: Any) -> dict[str, Any]:
+    """A request envelope as Alexa sends it, for this test skill id."""
+    return request_envelope(request_type, skill_id=SKILL_ID, **fields)
 
 
 @dataclass
