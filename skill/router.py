@@ -1,62 +1,504 @@
-"""Route a spoken question to the guide topic that answers it, with a confidence band."""
+"""Route a spoken question to the guide topic that answers it, with a confidence band.
+
+Pure Python, no model files: the guide is small (seventeen topics, a few hundred sample
+questions), so a careful reading of the question and a weighted word match are enough, start
+in milliseconds and cost nothing to ship.
+
+Reading a question (vocabulary data in `router_vocabulary.yaml`):
+  1. normalise (lower case, apostrophes dropped), join spelled letters ("j a k" -> "jak");
+  2. fix misheard forms ("jack in hibitors", "and closing spondylitis", "side affects");
+  3. join split words when the joined form is a guide word ("tab lets", "acu puncture"), and
+     split merged ones ("sideeffects");
+  4. say everyday words the guide's way ("kick in" -> "start working");
+  5. drop fillers ("um", "alexa", "can you tell me", "please");
+  6. spelled-out numbers and digits become "number"; stopwords are dropped;
+  7. an unknown word is matched to a guide word by sound and spelling ("jock" -> "jak"),
+     or else stays unknown, and an out-of-domain word ("weather", "xeljanz") is noted.
+
+Scoring a topic (all in [0, 1]):
+  coverage   the share of the question's weighted words (rarer words weigh more; unknown
+             words weigh against every topic) that the topic's own words explain;
+  similarity the cosine between the question and the topic's closest sample question
+             (words and word pairs), scaled by the share of the question that is known.
+  score      the mean of the two, times `out_of_domain_factor` when the question names
+             something the guide does not cover. 1 means every word of the question is the
+             topic's and it matches a sample question exactly; 0 means nothing in common.
+
+The band comes from the top score and its gap to the second (see `band_for`); the thresholds
+live in the `bands:` section of the vocabulary file and are chosen by
+`python -m benchmarks.routing --tune` from the tune half of the benchmark.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections import Counter
-from dataclasses import dataclass
-from difflib import get_close_matches
-from typing import Literal
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
-from skill.guide import Guide
+from skill.guide import Guide, GuideError, load_yaml_mapping
 from skill.text import normalise
 
 Band = Literal["sure", "clarify", "unsure"]
 
-# The bands, in one place. Sure: answer. Clarify: ask which of the top two. Unsure: decline.
-SURE_MIN_SCORE = 0.5
-SURE_MIN_GAP = 0.12
-CLARIFY_MIN_SCORE = 0.3
+ROUTER_VOCABULARY_FILE = Path(__file__).with_name("router_vocabulary.yaml")
 
-# Words that carry no topic meaning in a spoken question.
-STOPWORDS = frozenset(
-    """a an the and or of to for in on at by with from about as is are was were be been being
-    it its it's this that these those there their them they i im me my we you your yours he she
-    do does did doing can could should would will shall may might must have has had having
-    what whats which who whom how when where why whether if so than then too very just also
-    please um uh er hmm alexa tell me know like want wanna need ask say hey okay ok well
-    give get some any more much many one really thing things about again now question""".split()
-)
+# How much of the score comes from the closest sample question (the rest: coverage).
+SIMILARITY_SHARE = 0.5
+# Rare words decide: a word's weight is its normalised inverse topic frequency to this power.
+IDF_POWER = 1.0
+# Weight of what the topic's own guide text (not its samples, keywords or title) explains.
+GUIDE_TEXT_CREDIT = 0.5
+# Weight of a word pair relative to its words, in the similarity to sample questions.
+BIGRAM_WEIGHT = 0.7
+# The least total word weight that counts as a whole question: about one word that only one
+# topic uses. Less than this, and coverage is scaled down.
+MIN_EVIDENCE = 0.8
+# A word matched by sound or spelling counts a little less than one heard right.
+FUZZY_CREDIT = 0.85
+# Single letters spelled out that are also words; a run of these alone is not joined.
+_LETTER_WORDS = frozenset({"a", "i"})
 
-# Misheard or split forms of the guide's names, as speech recognisers produce them.
-MISHEARD = (
-    ("jack in hibitors", "jak inhibitors"),
-    ("jak in hibitors", "jak inhibitors"),
-    ("jack inhibitors", "jak inhibitors"),
-    ("jack inhibitor", "jak inhibitor"),
-    ("and closing spondylitis", "ankylosing spondylitis"),
-    ("ankle losing", "ankylosing"),
-    ("janice kinase", "janus kinase"),
-    ("side affects", "side effects"),
-    ("side affect", "side effect"),
-)
+
+# --- vocabulary file -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Thresholds on the top score and the gap to the second."""
+
+    sure_min_score: float
+    sure_min_gap: float
+    clarify_min_score: float
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The router's reading data, from `router_vocabulary.yaml`."""
+
+    bands: Bands
+    unknown_word_weight: float
+    common_word_weight: float
+    out_of_domain_factor: float
+    fillers: tuple[tuple[str, ...], ...]
+    stopwords: frozenset[str]
+    misheard: Mapping[tuple[str, ...], tuple[str, ...]]
+    synonyms: Mapping[tuple[str, ...], tuple[str, ...]]
+    numbers: frozenset[str]
+    common_words: frozenset[str]
+    as_disease_after: frozenset[str]
+    as_disease_before: frozenset[str]
+    as_word_before: frozenset[str]
+    out_of_domain: Mapping[tuple[str, ...], str]
+    source: Path
+
+
+def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
+    """Load and check the router vocabulary; GuideError names the file and the field."""
+    path = Path(path)
+    data = load_yaml_mapping(path)
+    name = path.name
+
+    def number(mapping: Any, key: str, where: str = "") -> float:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise GuideError(f"{name}: {where}field '{key}' must be a number from 0 to 1")
+        return float(value)
+
+    def phrase(value: Any, where: str) -> tuple[str, ...]:
+        words = tuple(normalise(value).split()) if isinstance(value, str) else ()
+        if not words:
+            raise GuideError(f"{name}: {where} must be non-empty text")
+        return words
+
+    def words(key: str, mapping: Any = data, where: str = "") -> frozenset[str]:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if isinstance(value, str):
+            value = value.split()
+        if not isinstance(value, list) or not value:
+            raise GuideError(f"{name}: {where}field '{key}' must be a non-empty list of words")
+        return frozenset(w for v in value for w in phrase(v, f"{where}field '{key}' entry {v!r}"))
+
+    def phrase_map(key: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+        value = data.get(key)
+        if not isinstance(value, dict) or not value:
+            raise GuideError(f"{name}: field '{key}' must map phrases to phrases")
+        return {
+            phrase(k, f"field '{key}' entry {k!r}"): phrase(v, f"field '{key}' entry {k!r}")
+            for k, v in value.items()
+        }
+
+    bands_raw = data.get("bands")
+    if not isinstance(bands_raw, dict):
+        raise GuideError(f"{name}: field 'bands' must be a mapping")
+    bands = Bands(
+        sure_min_score=number(bands_raw, "sure_min_score", "bands: "),
+        sure_min_gap=number(bands_raw, "sure_min_gap", "bands: "),
+        clarify_min_score=number(bands_raw, "clarify_min_score", "bands: "),
+    )
+    if bands.clarify_min_score > bands.sure_min_score:
+        raise GuideError(f"{name}: bands: field 'clarify_min_score' is above 'sure_min_score'")
+
+    fillers_raw = data.get("fillers")
+    if not isinstance(fillers_raw, list) or not fillers_raw:
+        raise GuideError(f"{name}: field 'fillers' must be a non-empty list of phrases")
+    fillers = tuple(phrase(v, f"field 'fillers' entry {v!r}") for v in fillers_raw)
+
+    ood_raw = data.get("out_of_domain")
+    if not isinstance(ood_raw, dict) or not ood_raw:
+        raise GuideError(f"{name}: field 'out_of_domain' must map groups to lists of phrases")
+    out_of_domain: dict[tuple[str, ...], str] = {}
+    for group, values in ood_raw.items():
+        if not isinstance(values, list) or not values:
+            raise GuideError(f"{name}: out_of_domain: field '{group}' must be a list of phrases")
+        for v in values:
+            out_of_domain[phrase(v, f"out_of_domain: field '{group}' entry {v!r}")] = str(group)
+
+    return Vocabulary(
+        bands=bands,
+        unknown_word_weight=number(data, "unknown_word_weight"),
+        common_word_weight=number(data, "common_word_weight"),
+        out_of_domain_factor=number(data, "out_of_domain_factor"),
+        fillers=fillers,
+        stopwords=words("stopwords"),
+        misheard=phrase_map("misheard"),
+        synonyms=phrase_map("synonyms"),
+        numbers=words("numbers"),
+        common_words=words("common_words"),
+        as_disease_after=words("disease_after", data.get("as_the_disease"), "as_the_disease: "),
+        as_disease_before=words("disease_before", data.get("as_the_disease"), "as_the_disease: "),
+        as_word_before=words("word_before", data.get("as_the_disease"), "as_the_disease: "),
+        out_of_domain=out_of_domain,
+        source=path,
+    )
+
+
+# --- words ---------------------------------------------------------------------------------
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'effects' with 'effect' and 'working' with 'work'."""
-    for suffix in ("ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"):
+    """A light stemmer: 'effects'/'effect', 'cured'/'cure', 'working'/'works' meet."""
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed", "ly", "ness", "ment"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            return base + "y" if suffix == "ies" else base
+            word = word[: -len(suffix)]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
     return word
 
 
-def question_terms(question: str) -> list[str]:
-    """The meaningful, stemmed words of a question after fixing common mishearings."""
-    text = f" {normalise(question)} "
-    for heard, meant in MISHEARD:
-        text = text.replace(f" {heard} ", f" {meant} ")
-    return [stem(w) for w in text.split() if w not in STOPWORDS]
+_PHONETIC_PAIRS = (
+    ("tch", "ch"), ("sch", "sk"), ("ph", "f"), ("gh", "g"), ("ck", "k"), ("qu", "kw"),
+    ("wh", "w"), ("th", "0"), ("sh", "x"), ("ch", "x"), ("dg", "j"),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def phonetic_key(word: str) -> str:
+    """A simple sound key in the spirit of metaphone: 'jock', 'jag' and 'jak' sound alike."""
+    w = "".join(c for c in word.lower() if c.isalpha())
+    if not w:
+        return ""
+    for a, b in _PHONETIC_PAIRS:
+        w = w.replace(a, b)
+    out: list[str] = []
+    for i, c in enumerate(w):
+        nxt = w[i + 1] if i + 1 < len(w) else ""
+        if c in "aeiouy":
+            if i == 0:
+                out.append("a")
+            continue
+        if c == "c":
+            c = "s" if nxt in ("e", "i", "y") else "k"
+        elif c == "g":
+            c = "j" if nxt in ("e", "i", "y") else "k"
+        elif c == "q":
+            c = "k"
+        elif c == "x":
+            c = "ks"
+        elif c == "z":
+            c = "s"
+        elif c == "d":
+            c = "t"
+        elif c == "b":
+            c = "p"
+        elif c == "v":
+            c = "f"
+        elif c in "hw" and nxt not in "aeiou":
+            continue
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+class _PhraseTable:
+    """Whole-word phrase replacement, longest phrase first."""
+
+    def __init__(self, entries: Mapping[tuple[str, ...], tuple[str, ...]]) -> None:
+        self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = defaultdict(list)
+        for heard, meant in entries.items():
+            self._by_first[heard[0]].append((heard, meant))
+        for options in self._by_first.values():
+            options.sort(key=lambda e: -len(e[0]))
+
+    def apply(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for heard, meant in self._by_first.get(tokens[i], ()):
+                if tuple(tokens[i : i + len(heard)]) == heard:
+                    out.extend(meant)
+                    i += len(heard)
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def find(self, tokens: list[str]) -> list[tuple[str, ...]]:
+        """The phrases that occur in the tokens."""
+        found = []
+        for i, token in enumerate(tokens):
+            for heard, _ in self._by_first.get(token, ()):
+                if tuple(tokens[i : i + len(heard)]) == heard:
+                    found.append(heard)
+        return found
+
+
+# --- reading a question ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the router made of a question."""
+
+    terms: tuple[str, ...]  # stemmed content words, in order (unknown words included)
+    unknown: tuple[str, ...]  # content words the guide does not know
+    common: tuple[str, ...]  # everyday words the guide does not use, weak evidence either way
+    fuzzy: tuple[str, ...]  # stems reached by sound or spelling, not heard as such
+    out_of_domain: tuple[str, ...]  # out-of-domain groups the question names
+    bigrams: tuple[str, ...] = field(default=())
+
+
+class _Reader:
+    """Turns a spoken question into the guide's terms (see the module docstring)."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self._misheard = _PhraseTable(vocabulary.misheard)
+        self._fillers = _PhraseTable({f: () for f in vocabulary.fillers})
+        # Words that are not the guide's but are not mishearings either: never joined or fixed.
+        self._other_words = {
+            p[0]
+            for p in (
+                *vocabulary.fillers,
+                *vocabulary.synonyms,
+                *vocabulary.misheard,
+                *vocabulary.out_of_domain,
+            )
+            if len(p) == 1
+        } | vocabulary.common_words
+        self._synonyms = _PhraseTable(vocabulary.synonyms)
+        self._out_of_domain = _PhraseTable({p: (g,) for p, g in vocabulary.out_of_domain.items()})
+        self._ood_group = dict(vocabulary.out_of_domain)
+        self.known_words: set[str] = set()
+        self.known_stems: set[str] = set()
+        self._by_key: dict[str, set[str]] = defaultdict(set)
+        self._by_initial: dict[str, set[str]] = defaultdict(set)
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Add the words of the guide's own texts to the words the reader knows."""
+        for text in texts:
+            for word in self.surface_words(text):
+                if word in self.vocabulary.stopwords or word in self.known_words:
+                    continue
+                self.known_words.add(word)
+                self.known_stems.add(stem(word))
+                if len(word) >= 4:
+                    self._by_key[phonetic_key(word)].add(word)
+                    self._by_initial[word[0]].add(word)
+
+    def surface_words(self, text: str) -> list[str]:
+        """The words of a text after the phrase tables, before stemming."""
+        tokens = self._misheard.apply(_join_letters(normalise(text).split()))
+        tokens = self._join_split_words(self._split_merged_words(tokens))
+        tokens = self._synonyms.apply(tokens)
+        return self._fillers.apply(tokens)
+
+    def read(self, question: str) -> Reading:
+        tokens = self.surface_words(question)
+        groups = sorted({self._ood_group[p] for p in self._out_of_domain.find(tokens)})
+        vocab = self.vocabulary
+        terms: list[str] = []
+        unknown: list[str] = []
+        common: list[str] = []
+        fuzzy: list[str] = []
+        for i, token in enumerate(tokens):
+            if token == "as" and self._as_is_disease(tokens, i):
+                terms.append(stem("spondylitis"))
+                continue
+            if token in vocab.numbers or token.isdigit():
+                continue  # "two weeks" and "2 weeks" read the same: the number is not the topic
+            if token in vocab.stopwords:
+                continue
+            if token in self.known_words or stem(token) in self.known_stems:
+                terms.append(stem(token))
+                continue
+            if (token,) in self._ood_group:
+                unknown.append(token)
+                terms.append(token)
+                continue
+            if token in vocab.common_words:
+                common.append(token)
+                terms.append(token)
+                continue
+            match = self._sounds_like(token)
+            if match:
+                terms.append(stem(match))
+                fuzzy.append(stem(match))
+            else:
+                unknown.append(token)
+                terms.append(token)
+        return Reading(
+            terms=tuple(terms),
+            unknown=tuple(unknown),
+            common=tuple(common),
+            fuzzy=tuple(fuzzy),
+            out_of_domain=tuple(groups),
+        )
+
+    def _join_split_words(self, tokens: list[str]) -> list[str]:
+        """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word."""
+        if not self.known_words:
+            return tokens
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in (4, 3, 2):
+                pieces = tokens[i : i + n]
+                if len(pieces) < n or all(self._is_known(p) for p in pieces):
+                    continue
+                joined = "".join(pieces)
+                if len(joined) < 5:
+                    continue
+                target: str | None = None
+                unknown = sum(not self._is_known(p) for p in pieces)
+                if joined in self.known_words:
+                    target = joined
+                elif len(joined) >= 7 and not any(len(p) > 4 and self._is_known(p) for p in pieces):
+                    # "spondy light is" -> "spondylitis", "in flamation" -> "inflammation";
+                    # never "inhibitors cost" -> "inhibitors"
+                    cutoff = 0.8 if unknown >= 2 else 0.88
+                    target = self._closest(joined, cutoff, max_length_change=2)
+                if target:
+                    out.append(target)
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _as_is_disease(self, tokens: list[str], i: int) -> bool:
+        """Whether 'as' names ankylosing spondylitis here ("cure for as") or is just 'as'."""
+        vocab = self.vocabulary
+        before = tokens[i - 1] if i > 0 else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if after in vocab.as_word_before:
+            return False
+        return not after or before in vocab.as_disease_after or after in vocab.as_disease_before
+
+    def _split_merged_words(self, tokens: list[str]) -> list[str]:
+        """'sideeffects' -> 'side effects': an unknown word that is two guide words run together."""
+        out: list[str] = []
+        for token in tokens:
+            if len(token) < 6 or self._is_known(token):
+                out.append(token)
+                continue
+            for cut in range(2, len(token) - 1):
+                head, tail = token[:cut], token[cut:]
+                if head in self.known_words and tail in self.known_words:
+                    out.extend((head, tail))
+                    break
+            else:
+                out.append(token)
+        return out
+
+    def _is_known(self, token: str) -> bool:
+        return (
+            token in self.vocabulary.stopwords
+            or token in self._other_words
+            or token in self.known_words
+            or stem(token) in self.known_stems
+            or token in self.vocabulary.numbers
+        )
+
+    def _sounds_like(self, token: str) -> str | None:
+        """The guide word an unknown word was probably meant to be, if any."""
+        if len(token) < 4 or not token.isalpha():
+            return None
+        same_sound = self._by_key.get(phonetic_key(token), set())
+        if same_sound:
+            best = max(same_sound, key=lambda w: (_ratio(token, w), w))
+            if _ratio(token, best) >= 0.7:
+                return best
+        if len(token) >= 5:
+            return self._closest(token, 0.8)
+        return None
+
+    def _closest(self, token: str, cutoff: float, max_length_change: int = 3) -> str | None:
+        best, best_ratio = None, cutoff
+        for word in self._by_initial.get(token[0], ()):
+            if abs(len(word) - len(token)) > max_length_change:
+                continue
+            ratio = _ratio(token, word)
+            if ratio > best_ratio or (ratio == best_ratio and best is not None and word < best):
+                best, best_ratio = word, ratio
+        return best
+
+
+@lru_cache(maxsize=65536)
+def _ratio(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    """'j a k' -> 'jak': a run of two or more single letters, not only 'a' and 'i'."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        if len(run) >= 2 and not set(run) <= _LETTER_WORDS:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if token:
+            out.append(token)
+    return out
+
+
+def _bigrams(terms: Iterable[str]) -> list[str]:
+    seq = list(terms)
+    return [f"{a}_{b}" for a, b in itertools.pairwise(seq)]
+
+
+# --- routing --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -80,66 +522,160 @@ class RouteDecision:
         return self.ranked[0] if self.ranked else None
 
 
+@dataclass
+class _Sample:
+    topic: str
+    norm: float
+
+
 class Router:
-    """Scores every topic of the guide against a question."""
+    """Scores every topic of the guide against a question and decides what to do."""
 
-    def __init__(self, guide: Guide) -> None:
-        self._topic_ids = [t.id for t in guide.topics]
-        self._samples: dict[str, list[Counter[str]]] = {}
-        self._vocabulary: dict[str, set[str]] = {}
+    def __init__(
+        self, guide: Guide, vocabulary: Vocabulary | Path | str = ROUTER_VOCABULARY_FILE
+    ) -> None:
+        if not isinstance(vocabulary, Vocabulary):
+            vocabulary = load_vocabulary(vocabulary)
+        self.vocabulary = vocabulary
+        self.bands = vocabulary.bands
+        self._reader = _Reader(vocabulary)
+        self._topic_ids = tuple(t.id for t in guide.topics)
+
+        # The words the guide knows: its topics' phrases and texts, and the synonym targets.
+        phrases = {t.id: [*t.samples, *t.keywords, t.title, t.short_name] for t in guide.topics}
+        self._reader.learn(p for ps in phrases.values() for p in ps)
+        self._reader.learn(t for topic in guide.topics for t in (topic.guide_text, *topic.spoken))
+        self._reader.learn(" ".join(v) for v in vocabulary.synonyms.values())
+
+        # Each topic's own terms (from its phrases) and the terms of its guide text.
+        own: dict[str, set[str]] = {}
+        text_terms: dict[str, set[str]] = {}
+        readings: dict[str, list[tuple[str, ...]]] = {}
         for topic in guide.topics:
-            phrases = [*topic.samples, *topic.keywords, topic.title, topic.short_name]
-            self._samples[topic.id] = [Counter(question_terms(p)) for p in phrases]
-            self._vocabulary[topic.id] = {t for c in self._samples[topic.id] for t in c}
-        document_count = Counter(t for vocab in self._vocabulary.values() for t in vocab)
-        n = len(self._topic_ids)
-        self._idf = {t: math.log(1 + n / c) for t, c in document_count.items()}
-        self._known_terms = sorted(self._idf)
+            readings[topic.id] = [self._reader.read(p).terms for p in phrases[topic.id]]
+            own[topic.id] = {t for r in readings[topic.id] for t in (*r, *_bigrams(r))}
+            text = self._reader.read(" ".join((topic.guide_text, *topic.spoken))).terms
+            text_terms[topic.id] = set(text) - own[topic.id]
 
-    def rank(self, question: str) -> list[ScoredTopic]:
-        """Every topic with a score above zero, best first."""
-        terms = [self._known_form(t) for t in question_terms(question)]
-        terms = [t for t in terms if t]
-        if not terms:
-            return []
-        scored = [ScoredTopic(tid, round(self._score(tid, terms), 4)) for tid in self._topic_ids]
-        return sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
+        n = len(self._topic_ids)
+        df = Counter(t for terms in own.values() for t in terms)
+        df_text = Counter(t for terms in text_terms.values() for t in terms)
+        top = math.log(1 + n)
+        self._idf: dict[str, float] = {}
+        for term in set(df) | set(df_text):
+            count = df.get(term, 0) + GUIDE_TEXT_CREDIT * df_text.get(term, 0)
+            self._idf[term] = (math.log(1 + n / count) / top) ** IDF_POWER
+        # How much of a term each topic explains: 1 for its own words, less for its text.
+        self._credit: dict[str, dict[str, float]] = defaultdict(dict)
+        for topic_id in self._topic_ids:
+            for term in text_terms[topic_id]:
+                self._credit[term][topic_id] = GUIDE_TEXT_CREDIT
+            for term in own[topic_id]:
+                self._credit[term][topic_id] = 1.0
+
+        # The guide's own phrases as sets of terms: a question that reads as one is complete.
+        self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
+
+        # Sample vectors, as an inverted index from term to (sample, weight).
+        self._samples: list[_Sample] = []
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for topic_id in self._topic_ids:
+            for terms in readings[topic_id]:
+                vector = self._vector(terms)
+                if not vector:
+                    continue
+                index = len(self._samples)
+                norm = math.sqrt(sum(w * w for w in vector.values()))
+                self._samples.append(_Sample(topic_id, norm))
+                for term, weight in vector.items():
+                    self._postings[term].append((index, weight))
+
+    # -- public API --
 
     def best_topic(self, question: str) -> RouteDecision:
         """Rank the topics and decide: answer, ask which of two, or decline."""
         ranked = tuple(self.rank(question))
-        return RouteDecision(band=band_for(ranked), ranked=ranked)
+        return RouteDecision(band=band_for(ranked, self.bands), ranked=ranked)
 
-    def _known_form(self, term: str) -> str | None:
-        if term in self._idf:
-            return term
-        if len(term) < 5:
-            return None
-        close = get_close_matches(term, self._known_terms, n=1, cutoff=0.8)
-        return close[0] if close else None
+    def rank(self, question: str) -> list[ScoredTopic]:
+        """Every topic with a score above zero, best first (ties in guide order)."""
+        scores = self.scores(question)
+        order = sorted(self._topic_ids, key=lambda t: -scores[t])
+        return [ScoredTopic(t, scores[t]) for t in order if scores[t] > 0]
 
-    def _score(self, topic_id: str, terms: list[str]) -> float:
-        weights = [self._idf[t] for t in terms]
-        total = sum(weights)
-        vocab = self._vocabulary[topic_id]
-        coverage = sum(w for t, w in zip(terms, weights, strict=True) if t in vocab) / total
-        best_sample = max(self._sample_similarity(sample, terms) for sample in self._samples[topic_id])
-        return 0.6 * coverage + 0.4 * best_sample
+    def read(self, question: str) -> Reading:
+        """What the router makes of a question (for tests, the benchmark and the review log)."""
+        return self._reader.read(question)
 
-    def _sample_similarity(self, sample: Counter[str], terms: list[str]) -> float:
-        query = set(terms)
-        union = query | set(sample)
-        if not union:
-            return 0.0
-        shared = sum(self._idf[t] for t in query & set(sample))
-        return shared / sum(self._idf.get(t, 1.0) for t in union)
+    def scores(self, question: str) -> dict[str, float]:
+        """The score of every topic for this question, from 0 to 1."""
+        reading = self._reader.read(question)
+        scores = dict.fromkeys(self._topic_ids, 0.0)
+        fuzzy = set(reading.fuzzy)
+        common = set(reading.common)
+        weights: list[tuple[str, float]] = []
+        for term in dict.fromkeys(reading.terms):
+            if term in self._idf:
+                weights.append((term, self._idf[term] * (FUZZY_CREDIT if term in fuzzy else 1)))
+            elif term in common:
+                weights.append((term, self.vocabulary.common_word_weight))
+            else:
+                weights.append((term, self.vocabulary.unknown_word_weight))
+        total = sum(w for _, w in weights)
+        if not total:
+            return scores
+        known = sum(w for t, w in weights if t in self._idf) / total
+
+        # A question of common words only ("what about it") is not evidence for any topic.
+        # (Unless it is, word for word, one of the guide's own phrases: "jak", "what is this".)
+        mass = total if frozenset(reading.terms) in self._phrases else max(total, MIN_EVIDENCE)
+        evidence = total / mass
+        coverage: dict[str, float] = defaultdict(float)
+        for term, weight in weights:
+            for topic_id, credit in self._credit.get(term, {}).items():
+                coverage[topic_id] += weight * credit / mass
+
+        query = self._vector([t for t in reading.terms if t in self._idf])
+        similarity: dict[str, float] = defaultdict(float)
+        if query:
+            q_norm = math.sqrt(sum(w * w for w in query.values()))
+            dots: dict[int, float] = defaultdict(float)
+            for term, q_weight in query.items():
+                for index, s_weight in self._postings.get(term, ()):
+                    dots[index] += q_weight * s_weight
+            for index, dot in dots.items():
+                sample = self._samples[index]
+                cosine = dot / (q_norm * sample.norm)
+                if cosine > similarity[sample.topic]:
+                    similarity[sample.topic] = cosine
+
+        factor = self.vocabulary.out_of_domain_factor if reading.out_of_domain else 1.0
+        for topic_id in self._topic_ids:
+            raw = (1 - SIMILARITY_SHARE) * coverage[topic_id]
+            raw += SIMILARITY_SHARE * similarity[topic_id] * known * evidence
+            scores[topic_id] = round(min(1.0, raw * factor), 4)
+        return scores
+
+    # -- helpers --
+
+    def _vector(self, terms: Iterable[str]) -> dict[str, float]:
+        seq = [t for t in terms if t in self._idf]
+        vector: dict[str, float] = {}
+        for term in seq:
+            vector[term] = self._idf[term]
+        for pair in _bigrams(seq):
+            if pair in self._idf:
+                vector[pair] = self._idf[pair] * BIGRAM_WEIGHT
+        return vector
 
 
-def band_for(ranked: tuple[ScoredTopic, ...]) -> Band:
+def band_for(ranked: tuple[ScoredTopic, ...], bands: Bands) -> Band:
     """Sure when the top score is high and clear of the second; clarify on a close call."""
-    if not ranked or ranked[0].score < CLARIFY_MIN_SCORE:
+    if not ranked or ranked[0].score < bands.clarify_min_score:
         return "unsure"
     second = ranked[1].score if len(ranked) > 1 else 0.0
-    if ranked[0].score >= SURE_MIN_SCORE and ranked[0].score - second >= SURE_MIN_GAP:
+    if ranked[0].score >= bands.sure_min_score and ranked[0].score - second >= bands.sure_min_gap:
         return "sure"
+    if len(ranked) < 2:
+        return "unsure"
     return "clarify"

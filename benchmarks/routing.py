@@ -1,0 +1,483 @@
+"""Router benchmark: accuracy, declines, clarifications, safety and cost on labelled questions.
+
+Run from the project root:
+
+    python -m benchmarks.routing                 # the report, on the held-out half
+    python -m benchmarks.routing --split tune    # the same on the tuning half (or: all)
+    python -m benchmarks.routing --tune          # choose the band thresholds on the tune half
+    python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
+
+Every question goes through the skill's own order: `skill.safety.check_question` first
+(emergency, then personal dose), then the router. The band thresholds are chosen on the tune
+half only; the report quotes the held-out half, which nothing was tuned on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from skill import router as router_module
+from skill.guide import load_guide, load_yaml_mapping
+from skill.prompts import load_prompts
+from skill.router import ROUTER_VOCABULARY_FILE, Bands, Router, ScoredTopic, band_for
+from skill.safety import check_question
+
+QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")
+ROUTED_KINDS = ("paraphrase", "misheard", "keyword", "fragment")
+KINDS = (*ROUTED_KINDS, "dose")
+SPLITS = ("heldout", "tune", "all")
+# The topic the skill answers a personal-dose request with (prompts.yaml, safety: personal_dose).
+DOSE_TOPIC = "dosage"
+
+# What each outcome is worth when choosing the bands: a wrong answer costs more than a
+# question asked back, and a question asked back costs a little more than a polite decline.
+UTILITY = {
+    ("in_scope", "sure", True): 1.0,
+    ("in_scope", "sure", False): -2.0,
+    ("in_scope", "clarify", True): 0.5,
+    ("in_scope", "clarify", False): -0.5,
+    ("in_scope", "unsure", False): 0.0,
+    ("out_of_scope", "sure", False): -2.0,
+    ("out_of_scope", "clarify", False): -0.5,
+    ("out_of_scope", "unsure", False): 1.0,
+}
+# Constraints on the chosen bands, measured on the tune half.
+MIN_SURE_PRECISION = 0.95
+MIN_DECLINE_RECALL = 0.90
+GRID_SURE = [round(0.20 + 0.02 * i, 2) for i in range(31)]  # 0.20 .. 0.80
+GRID_GAP = [round(0.01 * i, 2) for i in range(31)]  # 0.00 .. 0.30
+GRID_CLARIFY = [round(0.10 + 0.02 * i, 2) for i in range(31)]  # 0.10 .. 0.70
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    accept: tuple[str, ...]
+    kind: str
+    split: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the skill would do with one question."""
+
+    question: Question
+    safety: str | None  # "emergency", "dose" or None
+    ranked: tuple[ScoredTopic, ...]
+    band: str | None  # None when the safety check answered first
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.question.accept)
+
+    @property
+    def top(self) -> str | None:
+        return self.ranked[0].topic_id if self.ranked else None
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        if self.band == "sure":
+            return tuple(s.topic_id for s in self.ranked[:1])
+        if self.band == "clarify":
+            return tuple(s.topic_id for s in self.ranked[:2])
+        return ()
+
+    @property
+    def top1(self) -> bool:
+        """Right: routed to an accepted topic, or caught as a personal dose (whose answer is
+        the dosage topic) when that topic is accepted."""
+        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+            return True
+        if self.safety or self.band not in ("sure", "clarify"):
+            return False
+        return self.top in self.question.accept
+
+    @property
+    def sure_right(self) -> bool:
+        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+            return True
+        return self.safety is None and self.band == "sure" and self.top in self.question.accept
+
+    @property
+    def declined(self) -> bool:
+        return self.safety is None and self.band == "unsure"
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
+    data = load_yaml_mapping(path)
+    return [
+        Question(q["text"], tuple(q.get("accept") or ()), q["kind"], q["split"])
+        for q in data["questions"]
+    ]
+
+
+def evaluate(router: Router, prompts, questions: Sequence[Question], bands: Bands) -> list[Outcome]:
+    outcomes = []
+    for q in questions:
+        finding = check_question(q.text, prompts)
+        decision = router.best_topic(q.text)
+        if finding and finding.emergency:
+            safety: str | None = "emergency"
+        elif finding and finding.personal_dose_topic:
+            safety = "dose"
+        else:
+            safety = None
+        band = None if safety else band_for(decision.ranked, bands)
+        outcomes.append(Outcome(q, safety, decision.ranked, band))
+    return outcomes
+
+
+def rebanded(outcomes: Sequence[Outcome], bands: Bands) -> list[Outcome]:
+    return [
+        Outcome(o.question, o.safety, o.ranked, None if o.safety else band_for(o.ranked, bands))
+        for o in outcomes
+    ]
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:5.1f}% ({part}/{whole})" if whole else "   n/a"
+
+
+def reciprocal_rank(outcome: Outcome) -> float:
+    for rank, scored in enumerate(outcome.ranked, start=1):
+        if scored.topic_id in outcome.question.accept:
+            return 1 / rank
+    return 0.0
+
+
+def _accuracy_line(label: str, group: Sequence[Outcome]) -> str:
+    top1 = _pct(sum(o.top1 for o in group), len(group))
+    strict = _pct(sum(o.sure_right for o in group), len(group))
+    return f"  {label:<11} top-1 {top1:<18} strict-sure {strict}"
+
+
+def report(outcomes: Sequence[Outcome], split: str) -> str:
+    lines = [f"JAK Guide router benchmark: split {split}, {len(outcomes)} questions", ""]
+    lines.append(
+        "Top-1 accuracy by kind (sure or clarify with the right first topic; strict = sure)"
+    )
+    for kind in KINDS:
+        group = [o for o in outcomes if o.question.kind == kind]
+        lines.append(_accuracy_line(kind, group))
+    routed = [o for o in outcomes if o.question.kind in ROUTED_KINDS]
+    lines.append(_accuracy_line("all routed", routed))
+    mrr = statistics.fmean(reciprocal_rank(o) for o in routed) if routed else 0.0
+    lines.append(f"  mean reciprocal rank (router ranking, routed kinds): {mrr:.3f}")
+    lines.append("")
+
+    oos = [o for o in outcomes if o.question.kind == "out_of_scope"]
+    declined = [o for o in outcomes if o.declined]
+    right_declines = sum(o.question.kind == "out_of_scope" for o in declined)
+    lines.append("Declines (band unsure)")
+    lines.append(f"  out-of-scope declined (recall): {_pct(right_declines, len(oos))}")
+    lines.append(
+        f"  declines that were out of scope (precision): {_pct(right_declines, len(declined))}"
+    )
+    oos_sure = sum(o.band == "sure" for o in oos)
+    oos_clarify = sum(o.band == "clarify" for o in oos)
+    lines.append(f"  out-of-scope answered sure: {oos_sure}, asked back: {oos_clarify}")
+    lines.append("")
+
+    banded = [o for o in outcomes if o.band is not None]
+    clarified = [o for o in banded if o.band == "clarify"]
+    in_scope_clarified = [o for o in clarified if o.in_scope]
+    offered_right = sum(bool(set(o.offered) & set(o.question.accept)) for o in in_scope_clarified)
+    sure = [o for o in banded if o.band == "sure"]
+    sure_right = sum(o.in_scope and o.top in o.question.accept for o in sure)
+    lines.append("Bands")
+    lines.append(f"  sure fires: {_pct(len(sure), len(banded))}")
+    lines.append(f"  sure precision: {_pct(sure_right, len(sure))}")
+    lines.append(f"  clarify fires: {_pct(len(clarified), len(banded))}")
+    offered = _pct(offered_right, len(in_scope_clarified))
+    lines.append(f"  clarify offers the right topic among the two: {offered}")
+    lines.append("")
+
+    emergencies = [o for o in outcomes if o.question.kind == "emergency"]
+    doses = [o for o in outcomes if o.question.kind == "dose"]
+    false_alarms = [
+        o for o in outcomes if o.safety and o.question.kind not in ("emergency", "dose")
+    ]
+    lines.append("Safety (skill.safety.check_question, before routing)")
+    intercepted = sum(o.safety == "emergency" for o in emergencies)
+    caught = sum(o.safety == "dose" for o in doses)
+    lines.append(f"  emergencies intercepted: {_pct(intercepted, len(emergencies))}")
+    lines.append(f"  dose questions caught as personal dose: {_pct(caught, len(doses))}")
+    lines.append(f"  other questions flagged by the safety check: {len(false_alarms)}")
+    for o in false_alarms:
+        lines.append(f"    {o.safety}: {o.question.text!r}")
+    lines.append("")
+
+    confusion: Counter[tuple[str, str]] = Counter()
+    for o in outcomes:
+        if o.safety or o.band not in ("sure", "clarify"):
+            continue
+        if o.question.kind == "out_of_scope":
+            confusion[("(out of scope)", f"{o.top} [{o.band}]")] += 1
+        elif o.top not in o.question.accept:
+            confusion[("/".join(o.question.accept), f"{o.top} [{o.band}]")] += 1
+    lines.append("Worst confusions (expected -> routed to)")
+    for (expected, got), count in confusion.most_common(10):
+        lines.append(f"  {count:>3}  {expected} -> {got}")
+    if not confusion:
+        lines.append("  none")
+    return "\n".join(lines)
+
+
+def cost_report(questions: Sequence[Question], repeats: int = 5) -> str:
+    guide = load_guide()
+    router = Router(guide)
+    texts = [q.text for q in questions]
+    for text in texts:  # warm up
+        router.best_topic(text)
+    per_question = []
+    for text in texts:
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            router.best_topic(text)
+            runs.append(time.perf_counter() - start)
+        per_question.append(statistics.median(runs) * 1000)
+    per_question.sort()
+    p50 = per_question[len(per_question) // 2]
+    p99 = per_question[min(len(per_question) - 1, int(len(per_question) * 0.99))]
+
+    builds = []
+    for _ in range(7):
+        router_module.phonetic_key.cache_clear()
+        router_module._ratio.cache_clear()
+        gc.collect()
+        start = time.perf_counter()
+        Router(load_guide())
+        builds.append((time.perf_counter() - start) * 1000)
+    return "\n".join(
+        [
+            "Cost",
+            f"  routing latency per question (warm, median of {repeats}): "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {per_question[-1]:.2f} ms",
+            f"  start-up (load guide + build router, median of {len(builds)} fresh builds): "
+            f"{statistics.median(builds):.0f} ms",
+        ]
+    )
+
+
+# --- choosing the bands ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    bands: Bands
+    utility: float
+    top1: float
+    sure_precision: float
+    decline_recall: float
+    clarify_rate: float
+    smoothed: float = 0.0  # mean utility of the settings around this one
+
+
+# Settings are judged with their neighbours (this many grid steps each way), so the choice
+# sits on a broad plateau rather than on a lucky corner of the tune half.
+SMOOTHING_STEPS = 2
+
+
+def smooth(points: Sequence[GridPoint]) -> list[GridPoint]:
+    """Each point with the mean utility of its grid neighbourhood."""
+    index = {
+        (GRID_SURE.index(p.bands.sure_min_score), GRID_GAP.index(p.bands.sure_min_gap),
+         GRID_CLARIFY.index(p.bands.clarify_min_score)): p
+        for p in points
+    }  # fmt: skip
+    steps = range(-SMOOTHING_STEPS, SMOOTHING_STEPS + 1)
+    out = []
+    for (i, j, k), point in index.items():
+        around = [
+            index[(i + a, j + b, k + c)].utility
+            for a in steps
+            for b in steps
+            for c in steps
+            if (i + a, j + b, k + c) in index
+        ]
+        out.append(replace(point, smoothed=statistics.fmean(around)))
+    return out
+
+
+def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
+    """Every band setting on the grid, scored on these outcomes."""
+    items = []
+    for o in outcomes:
+        if o.safety or o.question.kind not in (*ROUTED_KINDS, "out_of_scope"):
+            continue
+        top = o.ranked[0].score if o.ranked else 0.0
+        gap = top - (o.ranked[1].score if len(o.ranked) > 1 else 0.0)
+        accept = set(o.question.accept)
+        first_right = bool(o.ranked) and o.ranked[0].topic_id in accept
+        two_right = bool(accept & {s.topic_id for s in o.ranked[:2]})
+        items.append((o.in_scope, top, gap, len(o.ranked) > 1, first_right, two_right))
+    n_in = sum(i[0] for i in items)
+    n_out = len(items) - n_in
+    points = []
+    for sure, gap_min, clarify in itertools.product(GRID_SURE, GRID_GAP, GRID_CLARIFY):
+        if clarify > sure:
+            continue
+        utility = 0.0
+        top1 = sure_n = sure_ok = declined = clarified = 0
+        for in_scope, top, gap, has_two, first_right, two_right in items:
+            if top >= sure and gap >= gap_min:
+                band = "sure"
+            elif top >= clarify and has_two:
+                band = "clarify"
+            else:
+                band = "unsure"
+            scope = "in_scope" if in_scope else "out_of_scope"
+            if band == "sure":
+                sure_n += 1
+                sure_ok += in_scope and first_right
+                utility += UTILITY[(scope, band, in_scope and first_right)]
+                top1 += in_scope and first_right
+            elif band == "clarify":
+                clarified += 1
+                utility += UTILITY[(scope, band, in_scope and two_right)]
+                top1 += in_scope and first_right
+            else:
+                declined += not in_scope
+                utility += UTILITY[(scope, band, False)]
+        points.append(
+            GridPoint(
+                Bands(sure, gap_min, clarify),
+                utility,
+                top1 / n_in if n_in else 0.0,
+                sure_ok / sure_n if sure_n else 1.0,
+                declined / n_out if n_out else 1.0,
+                clarified / len(items) if items else 0.0,
+            )
+        )
+    return points
+
+
+def choose(points: Sequence[GridPoint]) -> GridPoint:
+    """Best utility among the settings that meet the precision and decline constraints."""
+    allowed = [
+        p
+        for p in points
+        if p.sure_precision >= MIN_SURE_PRECISION and p.decline_recall >= MIN_DECLINE_RECALL
+    ] or list(points)
+    # Best neighbourhood first, then its own utility, more right answers, fewer asked back.
+
+    def key(p: GridPoint) -> tuple[float, ...]:
+        return (round(p.smoothed, 6), round(p.utility, 6), p.top1, -p.clarify_rate)
+
+    best = max(key(p) for p in allowed)
+    plateau = sorted(
+        (p for p in allowed if key(p) == best),
+        key=lambda p: (p.bands.sure_min_score, p.bands.sure_min_gap, p.bands.clarify_min_score),
+    )
+    return plateau[len(plateau) // 2]
+
+
+def tune_report(points: Sequence[GridPoint], chosen: GridPoint) -> str:
+    lines = [
+        f"Band grid on the tune half: {len(points)} settings "
+        f"(constraints: sure precision >= {MIN_SURE_PRECISION:.0%}, "
+        f"out-of-scope declined >= {MIN_DECLINE_RECALL:.0%})",
+        "  sure_min  gap  clarify_min | utility (around)  top-1  sure-prec  declined  clarify",
+    ]
+
+    def row(p: GridPoint, mark: str = "") -> str:
+        b = p.bands
+        return (
+            f"  {b.sure_min_score:8.2f} {b.sure_min_gap:4.2f} {b.clarify_min_score:12.2f} | "
+            f"{p.utility:7.1f} ({p.smoothed:6.1f}) {p.top1:6.1%} {p.sure_precision:9.1%} "
+            f"{p.decline_recall:9.1%} "
+            f"{p.clarify_rate:8.1%}{mark}"
+        )
+
+    lines.append("  best setting for each sure_min:")
+    for sure in GRID_SURE[::2]:
+        subset = [p for p in points if p.bands.sure_min_score == sure]
+        if subset:
+            lines.append(row(choose(subset)))
+    lines.append("  chosen:")
+    lines.append(row(chosen, "  <-"))
+    return "\n".join(lines)
+
+
+def write_bands(bands: Bands, path: Path = ROUTER_VOCABULARY_FILE) -> None:
+    """Put the chosen thresholds in the `bands:` section of the vocabulary file."""
+    text = path.read_text(encoding="utf-8")
+    for key in ("sure_min_score", "sure_min_gap", "clarify_min_score"):
+        value = getattr(bands, key)
+        text, count = re.subn(rf"(?m)^(  {key}: ).*$", rf"\g<1>{value:.2f}", text)
+        if count != 1:
+            raise SystemExit(f"{path.name}: cannot find bands: {key}")
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.routing", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--split", choices=SPLITS, default="heldout")
+    parser.add_argument("--tune", action="store_true", help="choose the bands on the tune half")
+    parser.add_argument("--write", action="store_true", help="with --tune: save them")
+    parser.add_argument("--failures", action="store_true", help="list the questions gotten wrong")
+    parser.add_argument("--no-cost", action="store_true", help="skip the latency measurements")
+    args = parser.parse_args(argv)
+
+    guide = load_guide()
+    prompts = load_prompts(guide)
+    router = Router(guide)
+    questions = load_questions()
+
+    if args.tune:
+        tune = [q for q in questions if q.split == "tune"]
+        outcomes = evaluate(router, prompts, tune, router.bands)
+        points = smooth(grid_search(outcomes))
+        chosen = choose(points)
+        print(tune_report(points, chosen))
+        if args.write:
+            write_bands(chosen.bands)
+            print(f"written to {ROUTER_VOCABULARY_FILE.name}")
+        return 0
+
+    selected = [q for q in questions if args.split == "all" or q.split == args.split]
+    outcomes = evaluate(router, prompts, selected, router.bands)
+    b = router.bands
+    print(report(outcomes, args.split))
+    print(
+        f"  (bands: sure >= {b.sure_min_score:.2f} and gap >= {b.sure_min_gap:.2f}; "
+        f"clarify >= {b.clarify_min_score:.2f})"
+    )
+    if args.failures:
+        print("\nWrong or not answered")
+        for o in outcomes:
+            ok = (
+                o.declined
+                if o.question.kind == "out_of_scope"
+                else (o.safety == "emergency" if o.question.kind == "emergency" else o.sure_right)
+            )
+            if not ok:
+                got = o.safety or f"{o.band} " + ", ".join(
+                    f"{s.topic_id} {s.score:.2f}" for s in o.ranked[:3]
+                )
+                want = list(o.question.accept)
+                print(f"  [{o.question.kind}] {o.question.text!r} want {want}: {got}")
+    if not args.no_cost:
+        print()
+        print(cost_report(selected))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

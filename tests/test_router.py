@@ -1,0 +1,283 @@
+"""The router's behaviour on fixed examples: bands, mishearings, fillers, numbers, keywords.
+
+Accuracy figures come from the benchmark (`python -m benchmarks.routing`), not from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from skill.guide import Guide, GuideError, load_guide
+from skill.prompts import load_prompts
+from skill.router import ROUTER_VOCABULARY_FILE, Router, load_vocabulary, phonetic_key, stem
+from skill.safety import check_question
+
+
+@pytest.fixture(scope="module")
+def guide() -> Guide:
+    return load_guide()
+
+
+@pytest.fixture(scope="module")
+def router(guide: Guide) -> Router:
+    return Router(guide)
+
+
+def routed(router: Router, question: str) -> tuple[str, str | None]:
+    decision = router.best_topic(question)
+    return decision.band, decision.top.topic_id if decision.top else None
+
+
+# --- the three bands ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("what are the side effects", "risks_and_side_effects"),
+        ("how soon do jak inhibitors start working", "faq_time_to_improve"),
+        ("can jak inhibitors cure my ankylosing spondylitis", "faq_cure"),
+        ("will i have to see my doctor regularly while taking it", "monitoring"),
+        ("can i take jak inhibitors with my other medicines", "faq_other_medications"),
+        ("how do these medicines work", "how_jak_inhibitors_work"),
+    ],
+)
+def test_a_clear_question_is_answered_sure(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+
+
+def test_a_close_call_asks_which_of_the_two(router):
+    decision = router.best_topic("what if i get side effects")
+    assert decision.band == "clarify"
+    offered = {s.topic_id for s in decision.ranked[:2]}
+    assert offered == {"risks_and_side_effects", "faq_side_effect_action"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the weather",
+        "what's the weather tomorrow",
+        "tell me a joke",
+        "play some music",
+        "how do i bake bread",
+        "what is diabetes",
+        "how much does xeljanz cost",
+        "can i take jak inhibitors while pregnant",
+        "what's your name",
+    ],
+)
+def test_a_question_outside_the_guide_is_declined(router, question):
+    assert router.best_topic(question).band == "unsure"
+
+
+def test_nothing_to_go_on_is_unsure_with_no_topics(router):
+    for question in ("", "   ", "um", "alexa please"):
+        decision = router.best_topic(question)
+        assert decision.band == "unsure"
+        assert decision.ranked == ()
+        assert decision.top is None
+
+
+# --- reading what was heard ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("what are the side affects of jack in hibitors", "risks_and_side_effects"),
+        ("what is and closing spondylitis", "understanding_as"),
+        ("tell me about ankle losing spondy light is", "understanding_as"),
+        ("what does janice kinase mean", "what_are_jak_inhibitors"),
+        ("what's the dose age", "dosage"),
+        ("do they come as tab lets", "dosage"),
+        ("does acu puncture help", "lifestyle"),
+        ("what are the sideeffects", "risks_and_side_effects"),
+        ("how does a jock inhibitor work", "how_jak_inhibitors_work"),
+        ("what are j a k inhibitors", "what_are_jak_inhibitors"),
+        ("is it safe for the long hall", "faq_long_term_safety"),
+    ],
+)
+def test_misheard_forms_reach_the_right_topic(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+
+
+def test_fillers_change_nothing(router):
+    plain = router.best_topic("what are the benefits of jak inhibitors")
+    padded = router.best_topic(
+        "um alexa can you tell me what are the benefits of jak inhibitors please"
+    )
+    assert padded == plain
+    assert plain.band == "sure" and plain.top.topic_id == "benefits"
+
+
+def test_spelled_out_numbers_read_like_digits(router):
+    spelled = router.best_topic("will i feel better within two weeks")
+    digits = router.best_topic("will i feel better within 2 weeks")
+    assert spelled == digits
+    assert spelled.band == "sure" and spelled.top.topic_id == "faq_time_to_improve"
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("kick in", "faq_time_to_improve"),
+        ("will it upset my stomach", "risks_and_side_effects"),
+        ("will my as go away for good", "faq_cure"),
+    ],
+)
+def test_everyday_words_mean_the_guides_words(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+
+
+@pytest.mark.parametrize(
+    "word, topic",
+    [
+        ("dosage", "dosage"),
+        ("exercise", "lifestyle"),
+        ("cure", "faq_cure"),
+        ("interactions", "faq_other_medications"),
+        ("mechanism", "how_jak_inhibitors_work"),
+        ("summary", "closing"),
+    ],
+)
+def test_a_single_keyword_is_enough(router, word, topic):
+    assert routed(router, word) == ("sure", topic)
+
+
+def test_every_keyword_title_and_sample_of_a_topic_reaches_it_sure(router, guide):
+    wrong = []
+    for topic in guide.topics:
+        for phrase in (*topic.samples, *topic.keywords, topic.title, topic.short_name):
+            if routed(router, phrase) != ("sure", topic.id):
+                wrong.append((topic.id, phrase, router.best_topic(phrase)))
+    assert wrong == []
+
+
+def test_the_guides_own_questions_never_trip_the_safety_check(guide):
+    prompts = load_prompts(guide)
+    flagged = [
+        phrase
+        for topic in guide.topics
+        for phrase in (*topic.samples, *topic.keywords)
+        if check_question(phrase, prompts)
+    ]
+    assert flagged == []
+
+
+def test_the_reading_of_a_question(router):
+    reading = router.read("um alexa what are the j a k inhibitors for as please")
+    assert reading.terms == ("what", "jak", "inhibitor", stem("spondylitis"))
+    assert reading.unknown == ()
+    reading = router.read("is xeljanz cheaper")
+    assert reading.out_of_domain == ("money_and_access", "other_drugs")
+    assert "xeljanz" in reading.unknown
+    assert router.read("as soon as possible").terms.count(stem("spondylitis")) == 0
+
+
+def test_sound_keys_and_stems():
+    assert phonetic_key("jock") == phonetic_key("jak") == phonetic_key("jag")
+    assert phonetic_key("spawndillitis") == phonetic_key("spondylitis")
+    assert stem("cured") == stem("cures") == stem("cure")
+    assert stem("effects") == stem("effect")
+    assert stem("working") == stem("works") == stem("work")
+
+
+# --- scores ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what are the side effects", "jak", "how do i bake bread", "what if i get side effects"],
+)
+def test_scores_are_within_zero_and_one_and_ranked_best_first(router, question):
+    ranked = router.best_topic(question).ranked
+    assert ranked
+    scores = [s.score for s in ranked]
+    assert all(0 < s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert len({s.topic_id for s in ranked}) == len(ranked)
+
+
+def test_an_exact_sample_scores_higher_than_a_vague_question(router):
+    exact = router.best_topic("what are the side effects").top.score
+    vague = router.best_topic("what about it").top
+    assert exact >= 0.9
+    assert vague is None or vague.score < 0.3
+
+
+def test_bands_come_from_the_vocabulary_file(router):
+    bands = load_vocabulary().bands
+    assert router.bands == bands
+    assert 0 < bands.clarify_min_score <= bands.sure_min_score <= 1
+    assert 0 <= bands.sure_min_gap < 1
+
+
+# --- the vocabulary file -----------------------------------------------------------------------
+
+
+def write_vocabulary(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load(ROUTER_VOCABULARY_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "router_vocabulary.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("bands"), "field 'bands' must be a mapping"),
+        (
+            lambda d: d["bands"].update(sure_min_score=1.5),
+            "bands: field 'sure_min_score' must be a number from 0 to 1",
+        ),
+        (
+            lambda d: d["bands"].update(clarify_min_score=0.9, sure_min_score=0.5),
+            "bands: field 'clarify_min_score' is above 'sure_min_score'",
+        ),
+        (lambda d: d.update(synonyms=["kick in"]), "field 'synonyms' must map phrases to phrases"),
+        (
+            lambda d: d["misheard"].update({"jack": ""}),
+            "field 'misheard' entry 'jack' must be non-empty text",
+        ),
+        (lambda d: d.update(fillers=[]), "field 'fillers' must be a non-empty list of phrases"),
+        (lambda d: d.update(stopwords=None), "field 'stopwords' must be a non-empty list of words"),
+        (
+            lambda d: d["out_of_domain"].update(not_health="weather"),
+            "out_of_domain: field 'not_health' must be a list of phrases",
+        ),
+        (
+            lambda d: d.update(unknown_word_weight="high"),
+            "field 'unknown_word_weight' must be a number from 0 to 1",
+        ),
+    ],
+)
+def test_a_malformed_vocabulary_file_names_the_file_and_field(tmp_path, guide, change, message):
+    path = write_vocabulary(tmp_path, change)
+    with pytest.raises(GuideError) as error:
+        Router(guide, path)
+    assert str(error.value) == f"router_vocabulary.yaml: {message}"
+
+
+def test_a_vocabulary_file_that_is_not_yaml_is_named(tmp_path, guide):
+    path = tmp_path / "router_vocabulary.yaml"
+    path.write_text("bands: [unclosed\n", encoding="utf-8")
+    with pytest.raises(GuideError, match=r"^router_vocabulary\.yaml: is not valid YAML"):
+        Router(guide, path)
+
+
+def test_every_word_the_vocabulary_maps_to_is_a_word_of_the_guide(router, guide):
+    vocabulary = load_vocabulary()
+    texts = [
+        text
+        for t in guide.topics
+        for text in (*t.samples, *t.keywords, t.title, t.short_name, t.guide_text, *t.spoken)
+    ]
+    guide_terms = {term for text in texts for term in router.read(text).terms}
+    meant = {" ".join(m) for m in (*vocabulary.misheard.values(), *vocabulary.synonyms.values())}
+    strays = {m: router.read(m).terms for m in meant}
+    assert {m: t for m, t in strays.items() if not set(t) <= guide_terms} == {}
