@@ -22,6 +22,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TOPICS_FILE=str(GUIDE_TOPICS_FILE),
         PROMPTS_FILE=str(PROMPTS_FILE),
         SKILL_ID=None,
+        # Opt-in, local: a JSON lines file of declined and low-confidence questions.
+        REVIEW_LOG=None,
         VERIFY_REQUESTS=True,
         # Alexa's requests are a few KB; anything far larger is refused with 413.
         MAX_CONTENT_LENGTH=128 * 1024,
@@ -29,7 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("JAK_GUIDE")
     if config:
         app.config.from_mapping(config)
-    conversation = load_conversation(app.config["TOPICS_FILE"], app.config["PROMPTS_FILE"])
+    conversation = load_conversation(
+        app.config["TOPICS_FILE"], app.config["PROMPTS_FILE"], app.config["REVIEW_LOG"]
+    )
     endpoint.init_app(app, conversation)
     return app
 

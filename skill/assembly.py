@@ -11,16 +11,20 @@ from skill import handlers as h
 from skill.dialog import Conversation
 from skill.guide import GUIDE_TOPICS_FILE, load_guide
 from skill.prompts import PROMPTS_FILE, load_prompts
+from skill.review_log import ReviewLog
 from skill.router import Router
 
 
 def load_conversation(
-    topics_file: Path | str = GUIDE_TOPICS_FILE, prompts_file: Path | str = PROMPTS_FILE
+    topics_file: Path | str = GUIDE_TOPICS_FILE,
+    prompts_file: Path | str = PROMPTS_FILE,
+    review_log_file: Path | str | None = None,
 ) -> Conversation:
     """Load and check the content files, and build the router over them (GuideError if bad)."""
     guide = load_guide(topics_file)
     prompts = load_prompts(guide, prompts_file)
-    return Conversation(guide, prompts, Router(guide))
+    review_log = ReviewLog(Path(review_log_file)) if review_log_file else None
+    return Conversation(guide, prompts, Router(guide), review_log)
 
 
 def build_skill_builder(conversation: Conversation, skill_id: str | None = None) -> SkillBuilder:

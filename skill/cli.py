@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="load the content and validate the skill package")
     check.set_defaults(run=_check)
 
+    review = commands.add_parser("review", help="list logged questions by nearest topic")
+    review.add_argument(
+        "--log", type=Path, help="the review log (default: the JAK_GUIDE_REVIEW_LOG setting)"
+    )
+    review.set_defaults(run=_review)
+
     def voice_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--voice", help="the local engine's voice id or name (default: en-us)")
         command.add_argument("--rate", type=int, help="speaking rate in words per minute")
@@ -125,6 +131,18 @@ def _check(args: argparse.Namespace, out: TextIO) -> ExitStatus:
     topics = len(conversation.guide.topics)
     print(f"{topics} topics; {len(problems)} problem(s) in the skill package", file=out)
     return ExitStatus.FAILED if problems else ExitStatus.OK
+
+
+def _review(args: argparse.Namespace, out: TextIO) -> ExitStatus:
+    from skill.review_log import review_report
+
+    conversation = load_content()
+    path = args.log or (conversation.review_log and conversation.review_log.path)
+    if not path:
+        print("jak-guide: no review log: set JAK_GUIDE_REVIEW_LOG or pass --log", file=sys.stderr)
+        return ExitStatus.FAILED
+    print(review_report(Path(path), conversation.guide), file=out)
+    return ExitStatus.OK
 
 
 def _ask(args: argparse.Namespace, out: TextIO) -> ExitStatus:

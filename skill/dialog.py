@@ -6,11 +6,12 @@ paragraphs, the reprompt, the card, whether the session ends, and the new state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from skill.guide import Guide, Topic
 from skill.prompts import EmergencyRule, Prompts
+from skill.review_log import ReviewLog, worth_reviewing
 from skill.router import Router
 from skill.safety import check_question
 
@@ -149,16 +150,19 @@ class Reply:
     reprompt: tuple[str, ...] = ()
     card: Card | None = None
     end_session: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Conversation:
     """The skill's decisions, one method per thing a listener can do."""
 
-    def __init__(self, guide: Guide, prompts: Prompts, router: Router) -> None:
+    def __init__(
+        self, guide: Guide, prompts: Prompts, router: Router, review_log: ReviewLog | None = None
+    ) -> None:
         self.guide = guide
         self.prompts = prompts
         self.router = router
+        # Opt-in and local: declined and low-confidence questions, for content editors.
+        self.review_log = review_log
 
     # --- opening and help -------------------------------------------------------------
 
@@ -183,14 +187,14 @@ class Conversation:
         """The guide's sections, then an offer to hear the common questions."""
         sections = [t.short_name for t in self.guide.topics if t.kind == "section"]
         speech = (
-            self.prompts.say("topic_list_sections", count=spell_number(len(sections)), topics=""),
+            self.prompts.say("topic_list_sections", count=spell_number(len(sections))),
             *sections,
             self.prompts.say("topic_list_offer_faqs"),
         )
         new_state = replace(state, offer=Offer("faq_list"))
         return self._reply(
             new_state,
-            _tidy_list(speech),
+            speech,
             "list:sections",
             (self.prompts.say("offer_more_reprompt"),),
         )
@@ -199,13 +203,13 @@ class Conversation:
         """The common questions the guide answers."""
         faqs = [t.short_name for t in self.guide.topics if t.kind == "faq"]
         speech = (
-            self.prompts.say("topic_list_faqs", count=spell_number(len(faqs)), topics=""),
+            self.prompts.say("topic_list_faqs", count=spell_number(len(faqs))),
             *faqs,
             self.prompts.say("topic_list_reprompt"),
         )
         return self._reply(
             replace(state, offer=None),
-            _tidy_list(speech),
+            speech,
             "list:faqs",
             (self.prompts.say("topic_list_reprompt"),),
         )
@@ -224,6 +228,8 @@ class Conversation:
         if finding and finding.personal_dose_topic:
             return self.personal_dose(state)
         decision = self.router.best_topic(question)
+        if self.review_log is not None and worth_reviewing(decision):
+            self.review_log.record(question, decision)
         ranked = [s.topic_id for s in decision.ranked]
         if state.offer and state.offer.kind == "clarify":
             # A reply to "did you mean A or B" names one of them: prefer the offered topics.
@@ -353,12 +359,10 @@ class Conversation:
             reply = self._prompt(state, "fallback_rephrase", "help_reprompt")
         else:
             listing = self.list_topics(state)
+            speech = (self.prompts.say("fallback_list"), *listing.speech)
             reply = replace(
-                listing,
-                speech=(self.prompts.say("fallback_list"), *listing.speech),
-                state=replace(listing.state, last_speech=()),
+                listing, speech=speech, state=replace(listing.state, last_speech=speech)
             )
-            reply = replace(reply, state=replace(reply.state, last_speech=reply.speech))
         return replace(
             reply,
             outcome=f"fallback:{count}",
@@ -433,9 +437,3 @@ class Conversation:
             state=new_state,
             outcome=outcome,
         )
-
-
-def _tidy_list(speech: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop the empty {topics} placeholder's trailing colon-space so the preamble reads well."""
-    first = speech[0].replace(": .", ":").rstrip()
-    return (first, *speech[1:])
