@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from skill.dialog import Conversation
+from skill.guide import Topic
 from skill.handlers import (
     LIST_TOPICS_INTENT,
     PERSONAL_DOSE_INTENT,
@@ -37,7 +38,7 @@ def interaction_model(conversation: Conversation) -> dict[str, Any]:
     prompts = conversation.prompts
     intents: list[dict[str, Any]] = [{"name": name, "samples": []} for name in BUILT_IN_INTENTS]
     intents += [
-        {"name": topic.intent_name, "samples": list(topic.samples)}
+        {"name": topic.intent_name, "samples": topic_samples(topic)}
         for topic in conversation.guide.topics
     ]
     intents += [
@@ -64,6 +65,12 @@ def interaction_model(conversation: Conversation) -> dict[str, Any]:
             }
         },
     }
+
+
+def topic_samples(topic: Topic) -> list[str]:
+    """A topic's sample questions, plus its short name, which answers "did you mean A or B"."""
+    name = topic.short_name.lower()
+    return list(topic.samples) if name in topic.samples else [*topic.samples, name]
 
 
 def manifest(conversation: Conversation) -> dict[str, Any]:

@@ -106,9 +106,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> ExitStatus:
 
 def load_content() -> Conversation:
     """The content as the app loads it (JAK_GUIDE_TOPICS_FILE and _PROMPTS_FILE apply)."""
-    from app import create_app
+    from skill.local_alexa import local_app
 
-    return create_app({"VERIFY_REQUESTS": False}).extensions["jak_guide"]["conversation"]
+    return local_app().extensions["jak_guide"]["conversation"]
 
 
 def _build_model(args: argparse.Namespace, out: TextIO) -> ExitStatus:

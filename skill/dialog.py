@@ -232,10 +232,12 @@ class Conversation:
             self.review_log.record(question, decision)
         ranked = [s.topic_id for s in decision.ranked]
         if state.offer and state.offer.kind == "clarify":
-            # A reply to "did you mean A or B" names one of them: prefer the offered topics.
-            for topic_id in ranked[:3]:
-                if topic_id in state.offer.topics:
-                    return self.ask_topic(state, topic_id)
+            # A reply to "did you mean A or B" names one of them: prefer the offered topics,
+            # unless the listener clearly moved on to another topic.
+            moved_on = decision.band == "sure" and ranked[0] not in state.offer.topics
+            offered = [t for t in ranked[:3] if t in state.offer.topics]
+            if offered and not moved_on:
+                return self.ask_topic(state, offered[0])
         if decision.band == "sure":
             return self.ask_topic(state, ranked[0])
         if decision.band == "clarify":

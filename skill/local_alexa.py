@@ -130,8 +130,14 @@ def local_app() -> Flask:
     """The real app, for local use only: no signatures to check, and no warning about it."""
     from app import create_app
 
-    logging.getLogger("jak_guide.endpoint").setLevel(logging.ERROR)
-    return create_app({"VERIFY_REQUESTS": False, "SKILL_ID": None})
+    # Nothing reaches this app from a network, so the "verification is off" warning is noise.
+    endpoint_log = logging.getLogger("jak_guide.endpoint")
+    level = endpoint_log.level
+    endpoint_log.setLevel(logging.ERROR)
+    try:
+        return create_app({"VERIFY_REQUESTS": False, "SKILL_ID": None})
+    finally:
+        endpoint_log.setLevel(level)
 
 
 def _model_samples(conversation: Conversation) -> dict[str, str]:

@@ -32,13 +32,14 @@ def test_every_intent_in_the_model_has_a_handler_and_back(conversation):
     assert model_intents == handled
 
 
-def test_every_topic_intent_carries_the_topics_sample_questions(conversation):
+def test_every_topic_intent_carries_its_sample_questions_and_short_name(conversation):
     intents = {
         i["name"]: i
         for i in interaction_model(conversation)["interactionModel"]["languageModel"]["intents"]
     }
     for topic in conversation.guide.topics:
-        assert intents[topic.intent_name]["samples"] == list(topic.samples)
+        assert intents[topic.intent_name]["samples"][: len(topic.samples)] == list(topic.samples)
+        assert topic.short_name.lower() in intents[topic.intent_name]["samples"]
 
 
 def test_manifest_carries_the_full_disclaimer_and_privacy_answers(conversation):

@@ -332,3 +332,34 @@ def test_every_intent_of_the_model_answers_with_valid_speech_and_a_reprompt_when
             else:
                 assert turn.reprompt is not None, intent["name"]
                 check_ssml(turn.reprompt)
+
+
+CLARIFY = {
+    "offer": {"kind": "clarify", "topics": ["risks_and_side_effects", "faq_side_effect_action"]}
+}
+
+
+@pytest.mark.parametrize(
+    "reply, topic",
+    [
+        ("what to do about unexpected side effects", "faq_side_effect_action"),
+        ("the risks and side effects", "risks_and_side_effects"),
+    ],
+)
+def test_naming_one_of_the_offered_topics_resolves_did_you_mean(alexa, conversation, reply, topic):
+    alexa.attributes = dict(CLARIFY)
+    assert_topic(alexa.ask(reply), conversation, topic)
+
+
+def test_yes_to_did_you_mean_takes_the_first_and_no_asks_again(alexa, conversation):
+    alexa.attributes = dict(CLARIFY)
+    assert_topic(alexa.intent("AMAZON.YesIntent"), conversation, "risks_and_side_effects")
+    alexa.attributes = dict(CLARIFY)
+    turn = alexa.intent("AMAZON.NoIntent")
+    assert turn.ssml == say(conversation, prompt(conversation, "anything_else"))
+    assert not turn.ends_session
+
+
+def test_a_clear_new_question_after_did_you_mean_is_answered_as_asked(alexa, conversation):
+    alexa.attributes = dict(CLARIFY)
+    assert_topic(alexa.ask("how do i take jak inhibitors"), conversation, "dosage")
