@@ -31,13 +31,28 @@ PROMPT_KEYS = (
 
 
 @dataclass(frozen=True)
+class Signals:
+    """How a safety rule recognises a question: any pattern, or every group of a sign."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    # A sign is a set of word groups that must all appear, in any order ("chest" + "heavy").
+    signs: tuple[tuple[re.Pattern[str], ...], ...] = ()
+
+    def match(self, text: str) -> bool:
+        """Whether the normalised question shows any of these signals."""
+        return any(p.search(text) for p in self.patterns) or any(
+            all(group.search(text) for group in sign) for sign in self.signs
+        )
+
+
+@dataclass(frozen=True)
 class EmergencyRule:
     """Words that signal an emergency, and what to say instead of any answer."""
 
     id: str
     speech: str
     card: str
-    patterns: tuple[re.Pattern[str], ...]
+    signals: Signals
     samples: tuple[str, ...]
 
 
@@ -73,7 +88,7 @@ class Prompts:
     texts: dict[str, str]
     emergencies: tuple[EmergencyRule, ...]
     personal_dose_topic: str
-    personal_dose_patterns: tuple[re.Pattern[str], ...]
+    personal_dose_signals: Signals
     personal_dose_samples: tuple[str, ...]
     question_carriers: tuple[str, ...]
     list_topics_samples: tuple[str, ...]
@@ -133,7 +148,7 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
             id=text(raw, "id", f"safety: emergencies #{i + 1}: "),
             speech=text(raw, "speech", f"safety: emergencies #{i + 1}: "),
             card=text(raw, "card", f"safety: emergencies #{i + 1}: "),
-            patterns=_patterns(name, f"safety: emergencies #{i + 1}", raw),
+            signals=_signals(name, f"safety: emergencies #{i + 1}", raw),
             samples=_samples(name, f"safety: emergencies #{i + 1}: ", raw.get("samples")),
         )
         for i, raw in enumerate(safety.get("emergencies") or [])
@@ -162,7 +177,7 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
         texts=texts,
         emergencies=emergencies,
         personal_dose_topic=dose_topic,
-        personal_dose_patterns=_patterns(name, "safety: personal_dose", dose),
+        personal_dose_signals=_signals(name, "safety: personal_dose", dose),
         personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
         question_carriers=carriers,
         list_topics_samples=_samples(
@@ -198,19 +213,25 @@ def _samples(
     return tuple(values)
 
 
-def _patterns(name: str, where: str, raw: Any) -> tuple[re.Pattern[str], ...]:
+def _signals(name: str, where: str, raw: Any) -> Signals:
     values = raw.get("patterns") if isinstance(raw, dict) else None
     if not isinstance(values, list) or not values:
         raise GuideError(f"{name}: {where}: field 'patterns' must be a non-empty list")
-    compiled = []
-    for value in values:
-        try:
-            compiled.append(re.compile(rf"\b(?:{value})\b"))
-        except (re.error, TypeError) as exc:
-            raise GuideError(
-                f"{name}: {where}: field 'patterns' entry {value!r} is invalid"
-            ) from exc
-    return tuple(compiled)
+    patterns = tuple(_compile(name, f"{where}: field 'patterns'", v) for v in values)
+    signs = raw.get("signs", [])
+    if not isinstance(signs, list) or not all(isinstance(s, list) and s for s in signs):
+        raise GuideError(f"{name}: {where}: field 'signs' must be a list of word-group lists")
+    compiled_signs = tuple(
+        tuple(_compile(name, f"{where}: field 'signs'", group) for group in sign) for sign in signs
+    )
+    return Signals(patterns=patterns, signs=compiled_signs)
+
+
+def _compile(name: str, where: str, value: Any) -> re.Pattern[str]:
+    try:
+        return re.compile(rf"\b(?:{value})\b")
+    except (re.error, TypeError) as exc:
+        raise GuideError(f"{name}: {where} entry {value!r} is invalid") from exc
 
 
 class _AnyValue(dict):

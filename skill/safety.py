@@ -22,8 +22,8 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
     if not text:
         return None
     for rule in prompts.emergencies:
-        if any(pattern.search(text) for pattern in rule.patterns):
+        if rule.signals.match(text):
             return SafetyFinding(emergency=rule)
-    if any(pattern.search(text) for pattern in prompts.personal_dose_patterns):
+    if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     return None
