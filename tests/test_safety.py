@@ -1,0 +1,83 @@
+"""The safety check: emergencies and personal-dose requests, caught before any routing."""
+
+import pytest
+import yaml
+
+from skill.guide import GuideError
+from skill.prompts import PROMPTS_FILE, load_prompts
+from skill.safety import check_question
+
+
+def verdict(question, prompts):
+    finding = check_question(question, prompts)
+    if finding is None:
+        return None
+    return finding.emergency.id if finding.emergency else "dose"
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A pattern or a sign (word groups that must all appear, in any order).
+        ("there is a crushing weight on my chest", "medical"),
+        ("my dad can barely breathe", "medical"),
+        ("she's wheezing badly", "medical"),
+        ("his lips have puffed up", "medical"),
+        ("my throat feels tight since the tablet", "medical"),
+        ("her smile has gone lopsided", "medical"),
+        ("i'm numb down my left side", "medical"),
+        ("my husband just collapsed", "medical"),
+        ("the dog ate two of my tablets", "medical"),
+        ("i accidentally took my dose twice", "medical"),
+        ("what's the point of living like this", "suicide"),
+        ("i've been hoarding my meds", "suicide"),
+        ("sometimes i want to disappear and die", "suicide"),
+        ("should i halve my tablets", "dose"),
+        ("can my wife come off her jak tablets", "dose"),
+        ("how many tablets a day should i have", "dose"),
+        ("is a higher dose right for me", "dose"),
+        # Ordinary questions are left to the router.
+        ("what are the side effects", None),
+        ("can jak inhibitors cause chest infections", None),
+        ("do breathing exercises help with as", None),
+        ("how do jak inhibitors stop inflammation", None),
+        ("will my dose change over time", None),
+        ("how much exercise should i do", None),
+        ("i get headaches since starting", None),
+        ("my legs feel weak in the morning", None),
+    ],
+)
+def test_safety_verdicts(conversation, question, expected):
+    assert verdict(question, conversation.prompts) == expected
+
+
+def test_no_sample_question_of_the_guide_trips_the_safety_check(conversation):
+    for topic in conversation.guide.topics:
+        for sample in topic.samples:
+            assert verdict(sample, conversation.prompts) is None, (topic.id, sample)
+
+
+def test_every_safety_sample_utterance_trips_its_own_rule(conversation):
+    for rule in conversation.prompts.emergencies:
+        for sample in rule.samples:
+            assert verdict(sample, conversation.prompts) == rule.id, sample
+    for sample in conversation.prompts.personal_dose_samples:
+        assert verdict(sample, conversation.prompts) == "dose", sample
+
+
+@pytest.mark.parametrize(
+    "signs, message",
+    [
+        ("chest", "field 'signs' must be a list of word-group lists"),
+        ([[]], "field 'signs' must be a list of word-group lists"),
+        ([["chest", "(pain"]], "field 'signs' entry '(pain' is invalid"),
+    ],
+)
+def test_malformed_signs_are_refused_naming_the_field(tmp_path, conversation, signs, message):
+    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
+    data["safety"]["emergencies"][1]["signs"] = signs
+    path = tmp_path / "prompts.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(GuideError) as caught:
+        load_prompts(conversation.guide, path)
+    assert str(caught.value) == f"prompts.yaml: safety: emergencies #2: {message}"
