@@ -2,37 +2,47 @@
 
 Run from the project root:
 
-    python -m benchmarks.routing                 # the report, on the held-out half
-    python -m benchmarks.routing --split tune    # the same on the tuning half (or: all)
-    python -m benchmarks.routing --tune          # choose the band thresholds on the tune half
+    python -m benchmarks.routing                 # the report on the held-out questions
+    python -m benchmarks.routing --questions benchmarks/questions.yaml --split all
+    python -m benchmarks.routing --crossval      # 5-fold cross-validation on the development set
+    python -m benchmarks.routing --tune          # choose weights and bands on the development set
     python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
 
+Two question files. `questions.yaml` (530 questions, both of its halves) is the development
+set: everything is tuned on it, and `--crossval` estimates how the tuning generalises (choose
+the scoring weights and the bands on four folds, score the fifth, five times; folds by a stable
+hash of the text). `heldout_questions.yaml` is the held-out set: never tuned on, read only for
+the final report, which uses every entry. Without it, the report falls back to the held-out
+half of `questions.yaml`.
+
 Every question goes through the skill's own order: `skill.safety.check_question` first
-(emergency, then personal dose), then the router. The band thresholds are chosen on the tune
-half only; the report quotes the held-out half, which nothing was tuned on.
+(emergency, then personal dose), then the router.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
 import itertools
 import re
 import statistics
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from skill import router as router_module
 from skill.guide import load_guide, load_yaml_mapping
 from skill.prompts import load_prompts
-from skill.router import ROUTER_VOCABULARY_FILE, Bands, Router, ScoredTopic, band_for
+from skill.router import ROUTER_VOCABULARY_FILE, Bands, Router, ScoredTopic, Weights, band_for
 from skill.safety import check_question
 
-QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")
+QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")  # the development set
+HELDOUT_FILE = Path(__file__).with_name("heldout_questions.yaml")  # never tuned on
 ROUTED_KINDS = ("paraphrase", "misheard", "keyword", "fragment")
 KINDS = (*ROUTED_KINDS, "dose")
 SPLITS = ("heldout", "tune", "all")
@@ -51,7 +61,7 @@ UTILITY = {
     ("out_of_scope", "clarify", False): -0.5,
     ("out_of_scope", "unsure", False): 1.0,
 }
-# Constraints on the chosen bands, measured on the tune half.
+# Constraints on the chosen bands, measured on the questions they are chosen on.
 MIN_SURE_PRECISION = 0.95
 MIN_DECLINE_RECALL = 0.90
 GRID_SURE = [round(0.20 + 0.02 * i, 2) for i in range(31)]  # 0.20 .. 0.80
@@ -114,26 +124,40 @@ class Outcome:
 
 
 def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
+    """The questions of a benchmark file; an entry without a split is a held-out question."""
     data = load_yaml_mapping(path)
     return [
-        Question(q["text"], tuple(q.get("accept") or ()), q["kind"], q["split"])
+        Question(
+            str(q["text"]), tuple(q.get("accept") or ()), q["kind"], q.get("split") or "heldout"
+        )
         for q in data["questions"]
     ]
 
 
-def evaluate(router: Router, prompts, questions: Sequence[Question], bands: Bands) -> list[Outcome]:
+def safety_of(question: Question, prompts) -> str | None:
+    finding = check_question(question.text, prompts)
+    if finding and finding.emergency:
+        return "emergency"
+    if finding and finding.personal_dose_topic:
+        return "dose"
+    return None
+
+
+def evaluate(
+    router: Router,
+    prompts,
+    questions: Sequence[Question],
+    bands: Bands,
+    safety: Sequence[str | None] | None = None,
+) -> list[Outcome]:
+    """What the skill does with each question (`safety`: the safety check's findings, if known)."""
+    if safety is None:
+        safety = [safety_of(q, prompts) for q in questions]
     outcomes = []
-    for q in questions:
-        finding = check_question(q.text, prompts)
-        decision = router.best_topic(q.text)
-        if finding and finding.emergency:
-            safety: str | None = "emergency"
-        elif finding and finding.personal_dose_topic:
-            safety = "dose"
-        else:
-            safety = None
-        band = None if safety else band_for(decision.ranked, bands)
-        outcomes.append(Outcome(q, safety, decision.ranked, band))
+    for q, found in zip(questions, safety, strict=True):
+        ranked = tuple(router.rank(q.text))
+        band = None if found else band_for(ranked, bands)
+        outcomes.append(Outcome(q, found, ranked, band))
     return outcomes
 
 
@@ -165,7 +189,7 @@ def _accuracy_line(label: str, group: Sequence[Outcome]) -> str:
 
 
 def report(outcomes: Sequence[Outcome], split: str) -> str:
-    lines = [f"JAK Guide router benchmark: split {split}, {len(outcomes)} questions", ""]
+    lines = [f"JAK Guide router benchmark: {split}, {len(outcomes)} questions", ""]
     lines.append(
         "Top-1 accuracy by kind (sure or clarify with the right first topic; strict = sure)"
     )
@@ -273,7 +297,7 @@ def cost_report(questions: Sequence[Question], repeats: int = 5) -> str:
     )
 
 
-# --- choosing the bands ----------------------------------------------------------------------
+# --- choosing the bands and the weights -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -288,33 +312,25 @@ class GridPoint:
 
 
 # Settings are judged with their neighbours (this many grid steps each way), so the choice
-# sits on a broad plateau rather than on a lucky corner of the tune half.
+# sits on a broad plateau rather than on a lucky corner of the questions tuned on.
 SMOOTHING_STEPS = 2
 
-
-def smooth(points: Sequence[GridPoint]) -> list[GridPoint]:
-    """Each point with the mean utility of its grid neighbourhood."""
-    index = {
-        (GRID_SURE.index(p.bands.sure_min_score), GRID_GAP.index(p.bands.sure_min_gap),
-         GRID_CLARIFY.index(p.bands.clarify_min_score)): p
-        for p in points
-    }  # fmt: skip
-    steps = range(-SMOOTHING_STEPS, SMOOTHING_STEPS + 1)
-    out = []
-    for (i, j, k), point in index.items():
-        around = [
-            index[(i + a, j + b, k + c)].utility
-            for a in steps
-            for b in steps
-            for c in steps
-            if (i + a, j + b, k + c) in index
-        ]
-        out.append(replace(point, smoothed=statistics.fmean(around)))
-    return out
+# The scoring weights tried (skill.router.Weights); each with every band setting.
+WEIGHT_GRID = [
+    Weights(similarity_share=sim, spelling_share=spell, guide_text_credit=text)
+    for sim in (0.1, 0.2, 0.3, 0.4)
+    for spell in (0.0, 0.1, 0.2)
+    for text in (0.2, 0.35, 0.5)
+]
+FOLDS = 5
 
 
-def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
-    """Every band setting on the grid, scored on these outcomes."""
+def fold_of(question: Question, folds: int = FOLDS) -> int:
+    """A stable fold for a question, from a hash of its text."""
+    return zlib.crc32(question.text.encode("utf-8")) % folds
+
+
+def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, bool, bool]]:
     items = []
     for o in outcomes:
         if o.safety or o.question.kind not in (*ROUTED_KINDS, "out_of_scope"):
@@ -325,45 +341,97 @@ def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
         first_right = bool(o.ranked) and o.ranked[0].topic_id in accept
         two_right = bool(accept & {s.topic_id for s in o.ranked[:2]})
         items.append((o.in_scope, top, gap, len(o.ranked) > 1, first_right, two_right))
+    return items
+
+
+def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
+    """Every band setting on the grid, scored on these outcomes (the same rules as
+    `band_for`; clarify thresholds by a sorted sweep, so the whole grid takes a blink)."""
+    items = _items(outcomes)
     n_in = sum(i[0] for i in items)
     n_out = len(items) - n_in
+    u_unsure = {True: UTILITY[("in_scope", "unsure", False)],
+                False: UTILITY[("out_of_scope", "unsure", False)]}  # fmt: skip
     points = []
-    for sure, gap_min, clarify in itertools.product(GRID_SURE, GRID_GAP, GRID_CLARIFY):
-        if clarify > sure:
-            continue
+    for sure, gap_min in itertools.product(GRID_SURE, GRID_GAP):
         utility = 0.0
-        top1 = sure_n = sure_ok = declined = clarified = 0
+        sure_n = sure_ok = declined = 0
+        rest = []  # (top, utility gained by asking back instead of declining, in, first_right)
         for in_scope, top, gap, has_two, first_right, two_right in items:
             if top >= sure and gap >= gap_min:
-                band = "sure"
-            elif top >= clarify and has_two:
-                band = "clarify"
-            else:
-                band = "unsure"
-            scope = "in_scope" if in_scope else "out_of_scope"
-            if band == "sure":
                 sure_n += 1
                 sure_ok += in_scope and first_right
-                utility += UTILITY[(scope, band, in_scope and first_right)]
-                top1 += in_scope and first_right
-            elif band == "clarify":
-                clarified += 1
-                utility += UTILITY[(scope, band, in_scope and two_right)]
-                top1 += in_scope and first_right
-            else:
-                declined += not in_scope
-                utility += UTILITY[(scope, band, False)]
-        points.append(
-            GridPoint(
-                Bands(sure, gap_min, clarify),
-                utility,
-                top1 / n_in if n_in else 0.0,
-                sure_ok / sure_n if sure_n else 1.0,
-                declined / n_out if n_out else 1.0,
-                clarified / len(items) if items else 0.0,
+                scope = "in_scope" if in_scope else "out_of_scope"
+                utility += UTILITY[(scope, "sure", in_scope and first_right)]
+                continue
+            utility += u_unsure[in_scope]
+            declined += not in_scope
+            if has_two:
+                scope = "in_scope" if in_scope else "out_of_scope"
+                gain = UTILITY[(scope, "clarify", in_scope and two_right)] - u_unsure[in_scope]
+                rest.append((top, gain, in_scope, in_scope and first_right))
+        rest.sort(key=lambda r: -r[0])
+        tops = [-r[0] for r in rest]
+        gains = list(itertools.accumulate((r[1] for r in rest), initial=0.0))
+        outs = list(itertools.accumulate((not r[2] for r in rest), initial=0))
+        rights = list(itertools.accumulate((r[3] for r in rest), initial=0))
+        for clarify in GRID_CLARIFY:
+            if clarify > sure:
+                continue
+            k = bisect.bisect_right(tops, -clarify)  # how many have top >= clarify
+            points.append(
+                GridPoint(
+                    Bands(sure, gap_min, clarify),
+                    utility + gains[k],
+                    (sure_ok + rights[k]) / n_in if n_in else 0.0,
+                    sure_ok / sure_n if sure_n else 1.0,
+                    (declined - outs[k]) / n_out if n_out else 1.0,
+                    k / len(items) if items else 0.0,
+                )
             )
-        )
-    return points
+    return smooth(points)
+
+
+def smooth(points: Sequence[GridPoint]) -> list[GridPoint]:
+    """Each point with the mean utility of its grid neighbourhood (a box filter, one axis at a
+    time, over the settings that exist)."""
+    shape = (len(GRID_SURE), len(GRID_GAP), len(GRID_CLARIFY))
+    total = [[[0.0] * shape[2] for _ in range(shape[1])] for _ in range(shape[0])]
+    count = [[[0.0] * shape[2] for _ in range(shape[1])] for _ in range(shape[0])]
+    where = []
+    for p in points:
+        i, j, k = (GRID_SURE.index(p.bands.sure_min_score), GRID_GAP.index(p.bands.sure_min_gap),
+                   GRID_CLARIFY.index(p.bands.clarify_min_score))  # fmt: skip
+        total[i][j][k], count[i][j][k] = p.utility, 1.0
+        where.append((i, j, k))
+
+    def box(line: list[float]) -> list[float]:
+        sums = list(itertools.accumulate(line, initial=0.0))
+        n = len(line)
+        return [
+            sums[min(n, x + SMOOTHING_STEPS + 1)] - sums[max(0, x - SMOOTHING_STEPS)]
+            for x in range(n)
+        ]
+
+    for grid in (total, count):
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                grid[i][j] = box(grid[i][j])
+        for i in range(shape[0]):
+            for k in range(shape[2]):
+                column = box([grid[i][j][k] for j in range(shape[1])])
+                for j in range(shape[1]):
+                    grid[i][j][k] = column[j]
+        for j in range(shape[1]):
+            for k in range(shape[2]):
+                column = box([grid[i][j][k] for i in range(shape[0])])
+                for i in range(shape[0]):
+                    grid[i][j][k] = column[i]
+    return [
+        GridPoint(p.bands, p.utility, p.top1, p.sure_precision, p.decline_recall,
+                  p.clarify_rate, total[i][j][k] / count[i][j][k])
+        for p, (i, j, k) in zip(points, where, strict=True)
+    ]  # fmt: skip
 
 
 def choose(points: Sequence[GridPoint]) -> GridPoint:
@@ -386,9 +454,93 @@ def choose(points: Sequence[GridPoint]) -> GridPoint:
     return plateau[len(plateau) // 2]
 
 
-def tune_report(points: Sequence[GridPoint], chosen: GridPoint) -> str:
+def _rank_key(p: GridPoint) -> tuple[float, ...]:
+    """How weight settings compare: their chosen bands' neighbourhood, then own utility."""
+    return (round(p.smoothed, 6), round(p.utility, 6), p.top1)
+
+
+class Tuner:
+    """Routes the development questions once per weight setting and chooses weights and bands
+    on any subset of them."""
+
+    def __init__(self, questions: Sequence[Question], weight_grid: Sequence[Weights]) -> None:
+        guide = load_guide()
+        prompts = load_prompts(guide)
+        self.questions = list(questions)
+        safety = [safety_of(q, prompts) for q in self.questions]
+        self.outcomes: dict[Weights, list[Outcome]] = {}
+        for weights in weight_grid:
+            router = Router(guide, weights=weights)
+            self.outcomes[weights] = evaluate(router, prompts, self.questions, router.bands, safety)
+
+    def choose(self, keep: set[int] | None = None) -> tuple[Weights, GridPoint, list[GridPoint]]:
+        """The weights and bands with the best utility on the questions at these indices."""
+        best: tuple[Weights, GridPoint, list[GridPoint]] | None = None
+        for weights, outcomes in self.outcomes.items():
+            subset = [o for i, o in enumerate(outcomes) if keep is None or i in keep]
+            points = grid_search(subset)
+            chosen = choose(points)
+            if best is None or _rank_key(chosen) > _rank_key(best[1]):
+                best = (weights, chosen, points)
+        assert best is not None
+        return best
+
+
+def _weights_text(w: Weights) -> str:
+    return (
+        f"similarity {w.similarity_share:.2f}, spelling {w.spelling_share:.2f}, "
+        f"coverage {w.coverage_share:.2f}, guide text credit {w.guide_text_credit:.2f}"
+    )
+
+
+def _bands_text(b: Bands) -> str:
+    return (
+        f"sure >= {b.sure_min_score:.2f} and gap >= {b.sure_min_gap:.2f}; "
+        f"clarify >= {b.clarify_min_score:.2f}"
+    )
+
+
+def crossval(questions: Sequence[Question], weight_grid: Sequence[Weights]) -> str:
+    """Choose weights and bands on four folds, score the fifth; the report pools the five
+    scored folds, so every question is scored by a setting that was not tuned on it."""
+    tuner = Tuner(questions, weight_grid)
+    pooled: list[Outcome] = []
+    lines = [f"Cross-validation: {FOLDS} folds by a hash of the text, {len(weight_grid)} weight "
+             "settings x the band grid chosen on the other four folds"]  # fmt: skip
+    per_fold: list[dict[str, float]] = []
+    for fold in range(FOLDS):
+        train = {i for i, q in enumerate(tuner.questions) if fold_of(q) != fold}
+        weights, point, _ = tuner.choose(train)
+        rebanded_all = rebanded(tuner.outcomes[weights], point.bands)
+        scored = [o for i, o in enumerate(rebanded_all) if i not in train]
+        pooled.extend(scored)
+        figures = {}
+        for kind in (*ROUTED_KINDS, "out_of_scope"):
+            group = [o for o in scored if o.question.kind == kind]
+            hits = [o.declined if kind == "out_of_scope" else o.top1 for o in group]
+            figures[kind] = 100 * sum(hits) / len(hits) if hits else float("nan")
+        per_fold.append(figures)
+        lines.append(
+            f"  fold {fold}: {len(scored):3d} scored | {_weights_text(weights)} | "
+            f"{_bands_text(point.bands)}"
+        )
+        lines.append("          " + "  ".join(f"{k} {v:5.1f}%" for k, v in figures.items()))
+    lines.append(
+        "  mean over folds: "
+        + "  ".join(
+            f"{k} {statistics.fmean(f[k] for f in per_fold):5.1f}%"
+            for k in (*ROUTED_KINDS, "out_of_scope")
+        )
+    )
+    lines.append("")
+    lines.append(report(pooled, "cross-validated (each fold scored by settings tuned on the rest)"))
+    return "\n".join(lines)
+
+
+def tune_report(points: Sequence[GridPoint], chosen: GridPoint, weights: Weights) -> str:
     lines = [
-        f"Band grid on the tune half: {len(points)} settings "
+        f"Band grid on the development set, weights: {_weights_text(weights)}",
+        f"  {len(points)} band settings "
         f"(constraints: sure precision >= {MIN_SURE_PRECISION:.0%}, "
         f"out-of-scope declined >= {MIN_DECLINE_RECALL:.0%})",
         "  sure_min  gap  clarify_min | utility (around)  top-1  sure-prec  declined  clarify",
@@ -413,14 +565,21 @@ def tune_report(points: Sequence[GridPoint], chosen: GridPoint) -> str:
     return "\n".join(lines)
 
 
-def write_bands(bands: Bands, path: Path = ROUTER_VOCABULARY_FILE) -> None:
-    """Put the chosen thresholds in the `bands:` section of the vocabulary file."""
+def write_settings(bands: Bands, weights: Weights, path: Path = ROUTER_VOCABULARY_FILE) -> None:
+    """Put the chosen thresholds and weights in the `bands:` and `scoring:` sections."""
     text = path.read_text(encoding="utf-8")
-    for key in ("sure_min_score", "sure_min_gap", "clarify_min_score"):
-        value = getattr(bands, key)
+    values = {
+        "sure_min_score": bands.sure_min_score,
+        "sure_min_gap": bands.sure_min_gap,
+        "clarify_min_score": bands.clarify_min_score,
+        "similarity_share": weights.similarity_share,
+        "spelling_share": weights.spelling_share,
+        "guide_text_credit": weights.guide_text_credit,
+    }
+    for key, value in values.items():
         text, count = re.subn(rf"(?m)^(  {key}: ).*$", rf"\g<1>{value:.2f}", text)
         if count != 1:
-            raise SystemExit(f"{path.name}: cannot find bands: {key}")
+            raise SystemExit(f"{path.name}: cannot find {key}")
     path.write_text(text, encoding="utf-8")
 
 
@@ -428,37 +587,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.routing", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--split", choices=SPLITS, default="heldout")
-    parser.add_argument("--tune", action="store_true", help="choose the bands on the tune half")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="questions to report on (default: heldout_questions.yaml if present, every entry; "
+        "else the held-out half of questions.yaml)",
+    )
+    parser.add_argument(
+        "--split", choices=SPLITS, default=None, help="entries of the file (default: see above)"
+    )
+    parser.add_argument(
+        "--tune", action="store_true", help="choose weights and bands on the development set"
+    )
     parser.add_argument("--write", action="store_true", help="with --tune: save them")
+    parser.add_argument(
+        "--crossval", action="store_true", help="5-fold cross-validation on the development set"
+    )
     parser.add_argument("--failures", action="store_true", help="list the questions gotten wrong")
     parser.add_argument("--no-cost", action="store_true", help="skip the latency measurements")
     args = parser.parse_args(argv)
 
+    if args.tune or args.crossval:
+        # Only ever the development set: the held-out file is never tuned on.
+        if args.questions is not None and args.questions.resolve() != QUESTIONS_FILE.resolve():
+            parser.error("--tune and --crossval work on benchmarks/questions.yaml only")
+        dev = [q for q in load_questions(QUESTIONS_FILE) if args.split in (None, "all", q.split)]
+        if args.crossval:
+            print(crossval(dev, WEIGHT_GRID))
+        if args.tune:
+            weights, chosen, points = Tuner(dev, WEIGHT_GRID).choose()
+            print(tune_report(points, chosen, weights))
+            if args.write:
+                write_settings(chosen.bands, weights)
+                print(f"written to {ROUTER_VOCABULARY_FILE.name}")
+        return 0
+
+    path = args.questions
+    if path is None:
+        path = HELDOUT_FILE if HELDOUT_FILE.exists() else QUESTIONS_FILE
+    split = args.split or ("heldout" if path.resolve() == QUESTIONS_FILE.resolve() else "all")
+
     guide = load_guide()
     prompts = load_prompts(guide)
     router = Router(guide)
-    questions = load_questions()
-
-    if args.tune:
-        tune = [q for q in questions if q.split == "tune"]
-        outcomes = evaluate(router, prompts, tune, router.bands)
-        points = smooth(grid_search(outcomes))
-        chosen = choose(points)
-        print(tune_report(points, chosen))
-        if args.write:
-            write_bands(chosen.bands)
-            print(f"written to {ROUTER_VOCABULARY_FILE.name}")
-        return 0
-
-    selected = [q for q in questions if args.split == "all" or q.split == args.split]
+    selected = [q for q in load_questions(path) if split == "all" or q.split == split]
     outcomes = evaluate(router, prompts, selected, router.bands)
-    b = router.bands
-    print(report(outcomes, args.split))
-    print(
-        f"  (bands: sure >= {b.sure_min_score:.2f} and gap >= {b.sure_min_gap:.2f}; "
-        f"clarify >= {b.clarify_min_score:.2f})"
-    )
+    print(report(outcomes, f"{path.name}, {split}"))
+    print(f"  (bands: {_bands_text(router.bands)})")
+    print(f"  (weights: {_weights_text(router.weights)})")
     if args.failures:
         print("\nWrong or not answered")
         for o in outcomes:

@@ -20,13 +20,19 @@ Scoring a topic (all in [0, 1]):
              words weigh against every topic) that the topic's own words explain;
   similarity the cosine between the question and the topic's closest sample question
              (words and word pairs), scaled by the share of the question that is known.
-  score      the mean of the two, times `out_of_domain_factor` when the question names
-             something the guide does not cover. 1 means every word of the question is the
-             topic's and it matches a sample question exactly; 0 means nothing in common.
+  spelling   the cosine of letter trigrams (rarer trigrams weigh more) between the question's
+             content words run together and the topic's closest phrase: a second, spelling-
+             level view that still matches when a word was split, merged or misheard in a way
+             no table lists ("inter act", "side efects", "summery").
+  score      a weighted mean of the three (`Weights`, the `scoring:` section of the vocabulary
+             file), times `out_of_domain_factor` when the question names something the guide
+             does not cover. 1 means every word of the question is the topic's and it matches
+             a sample question exactly; 0 means nothing in common.
 
-The band comes from the top score and its gap to the second (see `band_for`); the thresholds
-live in the `bands:` section of the vocabulary file and are chosen by
-`python -m benchmarks.routing --tune` from the tune half of the benchmark.
+The band comes from the top score and its gap to the second (see `band_for`). The thresholds
+(`bands:`) and the weights (`scoring:`) live in the vocabulary file and are chosen together by
+`python -m benchmarks.routing --tune --write` over the development questions; `--crossval`
+estimates how well that choice does on questions it was not chosen on.
 """
 
 from __future__ import annotations
@@ -48,12 +54,10 @@ Band = Literal["sure", "clarify", "unsure"]
 
 ROUTER_VOCABULARY_FILE = Path(__file__).with_name("router_vocabulary.yaml")
 
-# How much of the score comes from the closest sample question (the rest: coverage).
-SIMILARITY_SHARE = 0.5
 # Rare words decide: a word's weight is its normalised inverse topic frequency to this power.
 IDF_POWER = 1.0
-# Weight of what the topic's own guide text (not its samples, keywords or title) explains.
-GUIDE_TEXT_CREDIT = 0.5
+# Letter sequences compared by the spelling signal (see `_char_grams`).
+CHAR_GRAM = 3
 # Weight of a word pair relative to its words, in the similarity to sample questions.
 BIGRAM_WEIGHT = 0.7
 # The least total word weight that counts as a whole question: about one word that only one
@@ -78,10 +82,30 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """How the signals mix into a topic's score (the `scoring:` section, chosen by the
+    benchmark's cross-validation, not by hand)."""
+
+    # Share of the score from the closest sample question by words (cosine of word weights).
+    similarity_share: float = 0.4
+    # Share of the score from the closest sample question by spelling (letter trigrams of the
+    # question's content words run together): robust to split, merged and misheard words.
+    spelling_share: float = 0.2
+    # How much a word of the topic's own guide text (not its samples, keywords or title)
+    # counts, relative to a word of its sample questions.
+    guide_text_credit: float = 0.5
+
+    @property
+    def coverage_share(self) -> float:
+        return max(0.0, 1.0 - self.similarity_share - self.spelling_share)
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """The router's reading data, from `router_vocabulary.yaml`."""
 
     bands: Bands
+    weights: Weights
     unknown_word_weight: float
     common_word_weight: float
     out_of_domain_factor: float
@@ -144,6 +168,17 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
     if bands.clarify_min_score > bands.sure_min_score:
         raise GuideError(f"{name}: bands: field 'clarify_min_score' is above 'sure_min_score'")
 
+    scoring_raw = data.get("scoring")
+    if not isinstance(scoring_raw, dict):
+        raise GuideError(f"{name}: field 'scoring' must be a mapping")
+    weights = Weights(
+        similarity_share=number(scoring_raw, "similarity_share", "scoring: "),
+        spelling_share=number(scoring_raw, "spelling_share", "scoring: "),
+        guide_text_credit=number(scoring_raw, "guide_text_credit", "scoring: "),
+    )
+    if weights.similarity_share + weights.spelling_share > 1:
+        raise GuideError(f"{name}: scoring: the shares add up to more than 1")
+
     fillers_raw = data.get("fillers")
     if not isinstance(fillers_raw, list) or not fillers_raw:
         raise GuideError(f"{name}: field 'fillers' must be a non-empty list of phrases")
@@ -161,6 +196,7 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
 
     return Vocabulary(
         bands=bands,
+        weights=weights,
         unknown_word_weight=number(data, "unknown_word_weight"),
         common_word_weight=number(data, "common_word_weight"),
         out_of_domain_factor=number(data, "out_of_domain_factor"),
@@ -290,7 +326,8 @@ class Reading:
     common: tuple[str, ...]  # everyday words the guide does not use, weak evidence either way
     fuzzy: tuple[str, ...]  # stems reached by sound or spelling, not heard as such
     out_of_domain: tuple[str, ...]  # out-of-domain groups the question names
-    bigrams: tuple[str, ...] = field(default=())
+    # content words as heard (after the phrase tables; fuzzy matches corrected), unstemmed
+    spelled: tuple[str, ...] = field(default=())
 
 
 class _Reader:
@@ -346,14 +383,17 @@ class _Reader:
         unknown: list[str] = []
         common: list[str] = []
         fuzzy: list[str] = []
+        spelled: list[str] = []
         for i, token in enumerate(tokens):
             if token == "as" and self._as_is_disease(tokens, i):
                 terms.append(stem("spondylitis"))
+                spelled.append("spondylitis")
                 continue
             if token in vocab.numbers or token.isdigit():
                 continue  # "two weeks" and "2 weeks" read the same: the number is not the topic
             if token in vocab.stopwords:
                 continue
+            spelled.append(token)
             if token in self.known_words or stem(token) in self.known_stems:
                 terms.append(stem(token))
                 continue
@@ -369,6 +409,7 @@ class _Reader:
             if match:
                 terms.append(stem(match))
                 fuzzy.append(stem(match))
+                spelled[-1] = match
             else:
                 unknown.append(token)
                 terms.append(token)
@@ -378,10 +419,12 @@ class _Reader:
             common=tuple(common),
             fuzzy=tuple(fuzzy),
             out_of_domain=tuple(groups),
+            spelled=tuple(spelled),
         )
 
     def _join_split_words(self, tokens: list[str]) -> list[str]:
-        """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word."""
+        """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word, or a
+        word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
         if not self.known_words:
             return tokens
         out: list[str] = []
@@ -396,7 +439,11 @@ class _Reader:
                     continue
                 target: str | None = None
                 unknown = sum(not self._is_known(p) for p in pieces)
-                if joined in self.known_words:
+                if (joined,) in self.vocabulary.misheard:
+                    out.extend(self.vocabulary.misheard[(joined,)])
+                    i += n
+                    break
+                if joined in self.known_words or (joined,) in self.vocabulary.synonyms:
                     target = joined
                 elif len(joined) >= 7 and not any(len(p) > 4 and self._is_known(p) for p in pieces):
                     # "spondy light is" -> "spondylitis", "in flamation" -> "inflammation";
@@ -493,6 +540,13 @@ def _join_letters(tokens: list[str]) -> list[str]:
     return out
 
 
+def _char_grams(words: Iterable[str]) -> Counter[str]:
+    """Letter trigrams of the words run together: "inter act" and "interact" share them all,
+    "improve mints" shares most with "improvement"."""
+    text = "".join(words)
+    return Counter(text[i : i + CHAR_GRAM] for i in range(len(text) - CHAR_GRAM + 1))
+
+
 def _bigrams(terms: Iterable[str]) -> list[str]:
     seq = list(terms)
     return [f"{a}_{b}" for a, b in itertools.pairwise(seq)]
@@ -532,12 +586,17 @@ class Router:
     """Scores every topic of the guide against a question and decides what to do."""
 
     def __init__(
-        self, guide: Guide, vocabulary: Vocabulary | Path | str = ROUTER_VOCABULARY_FILE
+        self,
+        guide: Guide,
+        vocabulary: Vocabulary | Path | str = ROUTER_VOCABULARY_FILE,
+        weights: Weights | None = None,
     ) -> None:
         if not isinstance(vocabulary, Vocabulary):
             vocabulary = load_vocabulary(vocabulary)
         self.vocabulary = vocabulary
         self.bands = vocabulary.bands
+        self.weights = weights or vocabulary.weights
+        credit_text = self.weights.guide_text_credit
         self._reader = _Reader(vocabulary)
         self._topic_ids = tuple(t.id for t in guide.topics)
 
@@ -563,13 +622,13 @@ class Router:
         top = math.log(1 + n)
         self._idf: dict[str, float] = {}
         for term in set(df) | set(df_text):
-            count = df.get(term, 0) + GUIDE_TEXT_CREDIT * df_text.get(term, 0)
+            count = df.get(term, 0) + credit_text * df_text.get(term, 0)
             self._idf[term] = (math.log(1 + n / count) / top) ** IDF_POWER
         # How much of a term each topic explains: 1 for its own words, less for its text.
         self._credit: dict[str, dict[str, float]] = defaultdict(dict)
         for topic_id in self._topic_ids:
             for term in text_terms[topic_id]:
-                self._credit[term][topic_id] = GUIDE_TEXT_CREDIT
+                self._credit[term][topic_id] = credit_text
             for term in own[topic_id]:
                 self._credit[term][topic_id] = 1.0
 
@@ -589,6 +648,27 @@ class Router:
                 self._samples.append(_Sample(topic_id, norm))
                 for term, weight in vector.items():
                     self._postings[term].append((index, weight))
+
+        # The same phrases by spelling: letter trigrams weighted by how few phrases share them.
+        spelled = [
+            (topic_id, _char_grams(self._reader.read(p).spelled))
+            for topic_id in self._topic_ids
+            for p in phrases[topic_id]
+        ]
+        spelled = [(t, g) for t, g in spelled if g]
+        gram_df = Counter(g for _, grams in spelled for g in grams)
+        self._gram_idf = {g: math.log(1 + len(spelled) / c) for g, c in gram_df.items()}
+        self._gram_unknown = math.log(1 + len(spelled))
+        self._gram_topics: list[str] = []
+        self._gram_norms: list[float] = []
+        self._gram_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for topic_id, grams in spelled:
+            index = len(self._gram_topics)
+            vector = {g: c * self._gram_idf[g] for g, c in grams.items()}
+            self._gram_topics.append(topic_id)
+            self._gram_norms.append(math.sqrt(sum(w * w for w in vector.values())))
+            for g, w in vector.items():
+                self._gram_postings[g].append((index, w))
 
     # -- public API --
 
@@ -649,12 +729,35 @@ class Router:
                 if cosine > similarity[sample.topic]:
                     similarity[sample.topic] = cosine
 
+        spelling = self._spelling(reading.spelled) if self.weights.spelling_share else {}
+
+        w = self.weights
         factor = self.vocabulary.out_of_domain_factor if reading.out_of_domain else 1.0
         for topic_id in self._topic_ids:
-            raw = (1 - SIMILARITY_SHARE) * coverage[topic_id]
-            raw += SIMILARITY_SHARE * similarity[topic_id] * known * evidence
+            raw = w.coverage_share * coverage[topic_id]
+            raw += w.similarity_share * similarity[topic_id] * known * evidence
+            raw += w.spelling_share * spelling.get(topic_id, 0.0) * evidence
             scores[topic_id] = round(min(1.0, raw * factor), 4)
         return scores
+
+    def _spelling(self, words: Iterable[str]) -> dict[str, float]:
+        """Each topic's best cosine of letter trigrams with one of its phrases."""
+        grams = _char_grams(words)
+        if not grams:
+            return {}
+        query = {g: c * self._gram_idf.get(g, self._gram_unknown) for g, c in grams.items()}
+        q_norm = math.sqrt(sum(v * v for v in query.values()))
+        dots: dict[int, float] = defaultdict(float)
+        for g, q_weight in query.items():
+            for index, s_weight in self._gram_postings.get(g, ()):
+                dots[index] += q_weight * s_weight
+        best: dict[str, float] = {}
+        for index, dot in dots.items():
+            topic_id = self._gram_topics[index]
+            cosine = dot / (q_norm * self._gram_norms[index])
+            if cosine > best.get(topic_id, 0.0):
+                best[topic_id] = cosine
+        return best
 
     # -- helpers --
 

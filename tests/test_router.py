@@ -12,7 +12,14 @@ import yaml
 
 from skill.guide import Guide, GuideError, load_guide
 from skill.prompts import load_prompts
-from skill.router import ROUTER_VOCABULARY_FILE, Router, load_vocabulary, phonetic_key, stem
+from skill.router import (
+    ROUTER_VOCABULARY_FILE,
+    Router,
+    Weights,
+    load_vocabulary,
+    phonetic_key,
+    stem,
+)
 from skill.safety import check_question
 
 
@@ -178,6 +185,30 @@ def test_the_reading_of_a_question(router):
     assert router.read("as soon as possible").terms.count(stem("spondylitis")) == 0
 
 
+def test_a_split_word_the_vocabulary_reads_is_joined(router):
+    # "re cap" -> "recap", a synonym of "summary"; "hibi ters" -> "hibiters", a mishearing
+    assert stem("summary") in router.read("can you re cap it").terms
+    assert router.read("jak in hibi ters").terms == ("jak", "inhibitor")
+
+
+def test_the_spelling_signal_matches_misspelt_and_run_together_words(guide):
+    spelling_only = Router(guide, weights=Weights(similarity_share=0, spelling_share=1))
+    assert spelling_only.weights == Weights(similarity_share=0, spelling_share=1)
+    assert spelling_only.rank("what are the side effects")[0].score == 1.0
+    for heard, topic in [
+        ("what are the side efects", "risks_and_side_effects"),
+        ("how do jak inhibiters werk", "how_jak_inhibitors_work"),
+        ("summery", "closing"),
+    ]:
+        assert spelling_only.rank(heard)[0].topic_id == topic
+    assert spelling_only.rank("how do i bake bread")[0].score < 0.5
+
+
+def test_the_weights_come_from_the_vocabulary_file_unless_given(router):
+    assert router.weights == load_vocabulary().weights
+    assert 0 < router.weights.coverage_share <= 1
+
+
 def test_sound_keys_and_stems():
     assert phonetic_key("jock") == phonetic_key("jak") == phonetic_key("jag")
     assert phonetic_key("spawndillitis") == phonetic_key("spondylitis")
@@ -250,6 +281,15 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
             lambda d: d["out_of_domain"].update(not_health="weather"),
             "out_of_domain: field 'not_health' must be a list of phrases",
         ),
+        (lambda d: d.pop("scoring"), "field 'scoring' must be a mapping"),
+        (
+            lambda d: d["scoring"].update(similarity_share=0.7, spelling_share=0.5),
+            "scoring: the shares add up to more than 1",
+        ),
+        (
+            lambda d: d["scoring"].update(guide_text_credit=-1),
+            "scoring: field 'guide_text_credit' must be a number from 0 to 1",
+        ),
         (
             lambda d: d.update(unknown_word_weight="high"),
             "field 'unknown_word_weight' must be a number from 0 to 1",
@@ -281,3 +321,29 @@ def test_every_word_the_vocabulary_maps_to_is_a_word_of_the_guide(router, guide)
     meant = {" ".join(m) for m in (*vocabulary.misheard.values(), *vocabulary.synonyms.values())}
     strays = {m: router.read(m).terms for m in meant}
     assert {m: t for m, t in strays.items() if not set(t) <= guide_terms} == {}
+
+
+# --- the benchmark's band search -----------------------------------------------------------------
+
+
+def test_the_benchmarks_band_search_agrees_with_band_for(router, guide):
+    """The benchmark sweeps the band grid quickly; it must score what `band_for` would do."""
+    from benchmarks import routing
+
+    questions = routing.load_questions()[::10]
+    outcomes = routing.evaluate(router, load_prompts(guide), questions, router.bands)
+    points = {p.bands: p for p in routing.grid_search(outcomes)}
+    for bands in list(points)[:: max(1, len(points) // 40)]:
+        utility = 0.0
+        for o in routing.rebanded(outcomes, bands):
+            if o.safety or o.question.kind not in (*routing.ROUTED_KINDS, "out_of_scope"):
+                continue
+            scope = "in_scope" if o.in_scope else "out_of_scope"
+            right = o.in_scope and (
+                o.top in o.question.accept
+                if o.band == "sure"
+                else bool(set(o.offered) & set(o.question.accept))
+            )
+            utility += routing.UTILITY[(scope, o.band, right and o.band != "unsure")]
+        assert points[bands].utility == pytest.approx(utility)
+    assert routing.fold_of(questions[0]) == routing.fold_of(questions[0]) in range(routing.FOLDS)
