@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
+from datetime import datetime
 from typing import Any
 
 from ask_sdk_core.exceptions import AskSdkException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_model import RequestEnvelope
+from ask_sdk_model import Request, RequestEnvelope
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from skill.assembly import build_skill
 from skill.dialog import Conversation, DialogState
@@ -20,7 +23,47 @@ from skill.verification import RequestVerifier, VerificationError
 
 log = logging.getLogger("jak_guide.endpoint")
 blueprint = Blueprint("alexa", __name__)
-_serializer = DefaultSerializer()
+
+
+class EnvelopeSerializer(DefaultSerializer):
+    """The SDK's serializer with its two slowest steps made fast, for the same objects.
+
+    ask-sdk-core imports each nested model class by name for every object it builds, and
+    parses timestamps with dateutil: together over a quarter of this view's CPU time. The
+    overrides are the SDK's private (name-mangled) steps, so the version is pinned (< 2) and
+    tests/test_endpoint_fuzz.py checks that the results match the SDK's own.
+    """
+
+    _classes: dict[str, Any] = {}  # noqa: RUF012 (a cache shared by all instances)
+
+    def deserialize_data(self, data: Any, obj_type: Any) -> Any:
+        """`deserialize` for data already parsed from JSON (no second parse)."""
+        return self._DefaultSerializer__deserialize(data, obj_type)  # type: ignore[attr-defined]
+
+    def _DefaultSerializer__load_class_from_name(self, class_name: str) -> Any:
+        found = self._classes.get(class_name)
+        if found is None:
+            found = super()._DefaultSerializer__load_class_from_name(class_name)  # type: ignore[misc]
+            self._classes[class_name] = found
+        return found
+
+    def _DefaultSerializer__deserialize_datetime(self, payload: Any, obj_type: Any) -> Any:
+        if obj_type is datetime and isinstance(payload, str):
+            try:
+                return datetime.fromisoformat(payload)  # Alexa's ISO 8601, in C
+            except ValueError:
+                pass  # other spellings dateutil accepts
+        return super()._DefaultSerializer__deserialize_datetime(payload, obj_type)  # type: ignore[misc]
+
+
+_serializer = EnvelopeSerializer()
+# Alexa's envelopes nest about ten levels (APL events a few more). A far deeper body is junk,
+# and would overflow the stack in the SDK's recursive deserialiser and deepcopy: refuse it.
+MAX_NESTING = 64
+# A spoken question is a sentence; routing 100 KB of "words" takes a worker 0.3 s.
+MAX_SLOT_VALUE = 1000
+# A request type the SDK has no model for must still look like one of Alexa's names.
+_REQUEST_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}(\.[A-Za-z][A-Za-z0-9]{0,63}){0,7}")
 
 
 class BadEnvelope(ValueError):
@@ -60,6 +103,11 @@ def alexa() -> tuple[Response, int] | Response:
     if request.mimetype != "application/json":
         return _error("content type must be application/json", 415)
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A body without Content-Length (chunked) is read only up to the limit, and Werkzeug
+        # returns it cut there without a word: one that reaches the limit is too large.
+        raise RequestEntityTooLarge()
     verifier: RequestVerifier | None = current_app.extensions["jak_guide"]["verifier"]
     if verifier is not None:
         try:
@@ -88,10 +136,13 @@ def parse_envelope(raw: bytes) -> RequestEnvelope:
     """Check the body is a request envelope of the shape Alexa sends, and deserialise it."""
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of > 4300 digits
         raise BadEnvelope("body is not JSON") from exc
+    except RecursionError as exc:  # json's C parser gives up past the recursion limit
+        raise BadEnvelope("body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadEnvelope("body must be a JSON object")
+    _check_values(data)
     _require(data, "version", str)
     req = _require(data, "request", dict)
     _require(req, "type", str, "request.")
@@ -110,10 +161,46 @@ def parse_envelope(raw: bytes) -> RequestEnvelope:
             isinstance(slots, dict) and all(isinstance(s, dict) for s in slots.values())
         ):
             raise BadEnvelope("field 'request.intent.slots' must map names to objects")
+        for slot in (slots or {}).values():
+            value = slot.get("value")
+            if value is not None and not isinstance(value, str):
+                raise BadEnvelope("field 'request.intent.slots' has a value that is not text")
+            if value is not None and len(value) > MAX_SLOT_VALUE:
+                raise BadEnvelope(f"a slot value is longer than {MAX_SLOT_VALUE} characters")
+    known_type = req["type"] in Request.discriminator_value_class_map
+    if not known_type:
+        if not _REQUEST_TYPE.fullmatch(req["type"]):
+            raise BadEnvelope("field 'request.type' is not a request type")
+        data = {key: value for key, value in data.items() if key != "request"}
     try:
-        return _serializer.deserialize(json.dumps(data), RequestEnvelope)
+        envelope = _serializer.deserialize_data(data, RequestEnvelope)
     except Exception as exc:  # the SDK raises several types for wrong-typed fields
         raise BadEnvelope("body is not a valid request envelope") from exc
+    if not known_type:
+        # A type newer than the SDK's model (it would refuse it): a plain Request, which
+        # OtherRequestHandler acknowledges, as Alexa expects of a skill that ignores an event.
+        locale = req.get("locale")
+        envelope.request = Request(
+            object_type=req["type"],
+            request_id=req["requestId"],
+            locale=locale if isinstance(locale, str) else None,
+        )
+    return envelope
+
+
+def _check_values(data: dict[str, Any]) -> None:
+    """Refuse nesting past MAX_NESTING and numbers that JSON cannot carry back (NaN, 1e999)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise BadEnvelope("body is nested too deeply")
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif isinstance(child, float) and not math.isfinite(child):
+                raise BadEnvelope("body has a number that is not finite")
 
 
 def _require(mapping: dict[str, Any], field: str, kind: type, prefix: str = "") -> Any:
@@ -135,4 +222,9 @@ def _error(message: str, status: int) -> tuple[Response, int]:
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    return _error(exc.description or exc.name, exc.code or 400)
+    response, status = _error(exc.description or exc.name, exc.code or 400)
+    # Keep the exception's own headers but its HTML content type (405 must name Allow).
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
