@@ -31,7 +31,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     # The server logs each request's outcome; the local commands print answers, not logs.
     level = logging.INFO if args.command == "serve" else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        from skill.log_format import configure
+
+        configure(level)  # JSON lines: no user ids, question text or query strings
+    else:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args, out))
     except GuideError as exc:

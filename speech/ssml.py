@@ -11,6 +11,8 @@ from xml.sax.saxutils import escape, quoteattr
 MAX_SSML_CHARS = 8000
 # A pause between ideas: long enough to hear a new thought, short enough to keep attention.
 PAUSE_BETWEEN_IDEAS = '<break time="400ms"/>'
+# Characters XML 1.0 cannot carry at all, even escaped (they can arrive in session attributes).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class SsmlError(ValueError):
@@ -19,7 +21,8 @@ class SsmlError(ValueError):
 
 def build_ssml(paragraphs: Sequence[str], pronunciations: Mapping[str, str]) -> str:
     """Escape each paragraph, apply the lexicon, join with pauses and wrap in <speak>."""
-    pieces = [_apply_lexicon(escape(p.strip()), pronunciations) for p in paragraphs if p.strip()]
+    texts = [_XML_FORBIDDEN.sub("", p).strip() for p in paragraphs]
+    pieces = [_apply_lexicon(escape(t), pronunciations) for t in texts if t]
     ssml = "<speak>" + PAUSE_BETWEEN_IDEAS.join(pieces) + "</speak>"
     check_ssml(ssml)
     return ssml

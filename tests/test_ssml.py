@@ -46,3 +46,7 @@ def test_too_long_speech_is_refused():
 def test_check_ssml_rejects_malformed_or_unwrapped(ssml, message):
     with pytest.raises(SsmlError, match=message):
         check_ssml(ssml)
+
+
+def test_characters_xml_cannot_carry_are_dropped():
+    assert build_ssml(["Hello\x00 there\x1b.", "\ufffe"], {}) == "<speak>Hello there.</speak>"
