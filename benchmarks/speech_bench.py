@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speech.local_voice import Utterance, plain_text
-from speech.recognition import QuestionRecogniser, normalise
+from speech.recognition import QuestionRecogniser, normalise, word_errors
 from speech.tts import DEFAULT_RATE, LocalVoice
 
 # A typical answer (58 words) as the skill sends it: alias for JAK, pauses between ideas.
@@ -33,14 +33,26 @@ ANSWER = (
     "</speak>"
 )
 QUESTIONS = [
-    "what are jak inhibitors", "how do jak inhibitors work", "what are the side effects",
-    "is tofacitinib approved for ankylosing spondylitis", "what is upadacitinib",
-    "what about filgotinib", "can jak inhibitors cause infections",
-    "what is ankylosing spondylitis", "do i need blood tests", "what is janus kinase",
-    "does it help sacroiliac joint pain", "can i take it while pregnant",
-    "how long does it take to work", "what about the shingles vaccine",
-    "should i stop before surgery", "can i drink alcohol", "does acupuncture help",
-    "how is it different from biologics", "what are the heart risks", "list topics",
+    "what are jak inhibitors",
+    "how do jak inhibitors work",
+    "what are the side effects",
+    "is tofacitinib approved for ankylosing spondylitis",
+    "what is upadacitinib",
+    "what about filgotinib",
+    "can jak inhibitors cause infections",
+    "what is ankylosing spondylitis",
+    "do i need blood tests",
+    "what is janus kinase",
+    "does it help sacroiliac joint pain",
+    "can i take it while pregnant",
+    "how long does it take to work",
+    "what about the shingles vaccine",
+    "should i stop before surgery",
+    "can i drink alcohol",
+    "does acupuncture help",
+    "how is it different from biologics",
+    "what are the heart risks",
+    "list topics",
 ]
 
 
@@ -51,15 +63,6 @@ def _median_seconds(fn, runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _word_errors(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diag, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (r != h))
-    return row[len(hyp)]
 
 
 def bench_synthesis(voice: LocalVoice, tmp: Path, runs: int) -> None:
@@ -90,13 +93,15 @@ def bench_recognition(voice: LocalVoice, tmp: Path) -> None:
         start = time.perf_counter()
         heard = recogniser.transcribe(tmp / f"q{i}.wav")
         times.append(time.perf_counter() - start)
-        errors += _word_errors(normalise(question), heard.split())
+        errors += word_errors(normalise(question), heard.split())
         exact += heard == question
     words = sum(len(q.split()) for q in QUESTIONS)
     print(f"Recognition of {len(QUESTIONS)} synthesised questions (pocketsphinx, sentence LM)")
     print(f"  recogniser start-up: {built:.2f} s building the LM, {cached:.2f} s from cache")
-    print(f"  seconds per question: median {statistics.median(times):.3f}, max {max(times):.3f}"
-          " (includes resampling with " + ("sox" if shutil.which("sox") else "scipy") + ")")
+    print(
+        f"  seconds per question: median {statistics.median(times):.3f}, max {max(times):.3f}"
+        " (includes resampling with " + ("sox" if shutil.which("sox") else "scipy") + ")"
+    )
     print(f"  word error rate {errors / words:.1%}; exact transcripts {exact}/{len(QUESTIONS)}")
 
 
@@ -112,8 +117,10 @@ def bench_many(voice: LocalVoice, tmp: Path, answers: int) -> None:
         # Whole: readable, every frame present, and about as long as the answer (15-30 s).
         whole += frames == info.frames > 0 and len(data) == 2 * frames and 15 < info.seconds < 30
     elapsed = time.perf_counter() - start
-    print(f"{answers} answers rendered in a row by LocalVoice: {whole} whole "
-          f"({elapsed:.1f} s, {elapsed / answers * 1000:.0f} ms each)")
+    print(
+        f"{answers} answers rendered in a row by LocalVoice: {whole} whole "
+        f"({elapsed:.1f} s, {elapsed / answers * 1000:.0f} ms each)"
+    )
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from speech import recognition
-from speech.recognition import QuestionRecogniser, normalise, to_16k_mono
+from speech.recognition import QuestionRecogniser, normalise, to_16k_mono, word_errors
 from speech.tts import LocalVoice
 
 SENTENCES = [
@@ -47,15 +47,9 @@ SPOKEN = [
 ]
 
 
-def word_errors(reference: str, hypothesis: str) -> int:
-    """Word-level edit distance."""
-    ref, hyp = normalise(reference), hypothesis.split()
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diag, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (r != h))
-    return row[len(hyp)]
+def sentence_errors(reference: str, hypothesis: str) -> int:
+    """Word errors between a written sentence and a transcript."""
+    return word_errors(normalise(reference), hypothesis.split())
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +78,11 @@ def test_tools_are_installed() -> None:
     assert shutil.which("sox"), "sox is not installed (apt-get install sox)"
 
 
-def test_spoken_questions_are_recognised(recogniser: QuestionRecogniser,
-                                         clips: dict[str, Path]) -> None:
+def test_spoken_questions_are_recognised(
+    recogniser: QuestionRecogniser, clips: dict[str, Path]
+) -> None:
     transcripts = {s: recogniser.transcribe(path) for s, path in clips.items()}
-    errors = {s: word_errors(s, t) for s, t in transcripts.items()}
+    errors = {s: sentence_errors(s, t) for s, t in transcripts.items()}
     assert all(e <= 1 for e in errors.values()), transcripts
     assert sum(e == 0 for e in errors.values()) >= len(SPOKEN) - 1, transcripts
     words = sum(len(normalise(s)) for s in SPOKEN)
@@ -95,15 +90,17 @@ def test_spoken_questions_are_recognised(recogniser: QuestionRecogniser,
 
 
 @pytest.mark.parametrize(
-    "sox_args", [["-r", "44100", "-c", "2"], ["-e", "floating-point", "-b", "32"]],
+    "sox_args",
+    [["-r", "44100", "-c", "2"], ["-e", "floating-point", "-b", "32"]],
     ids=["stereo-44k", "float32"],
 )
-def test_other_wav_formats_are_converted(recogniser: QuestionRecogniser, clips: dict[str, Path],
-                                         tmp_path: Path, sox_args: list[str]) -> None:
+def test_other_wav_formats_are_converted(
+    recogniser: QuestionRecogniser, clips: dict[str, Path], tmp_path: Path, sox_args: list[str]
+) -> None:
     sentence = SPOKEN[1]
     other = tmp_path / "other.wav"
     subprocess.run(["sox", str(clips[sentence]), *sox_args, str(other)], check=True)
-    assert word_errors(sentence, recogniser.transcribe(other)) <= 1
+    assert sentence_errors(sentence, recogniser.transcribe(other)) <= 1
 
 
 def test_resampling_lengths_and_passthrough(clips: dict[str, Path], tmp_path: Path) -> None:
@@ -121,18 +118,20 @@ def test_resampling_lengths_and_passthrough(clips: dict[str, Path], tmp_path: Pa
     assert to_16k_mono(ready) == audio
 
 
-def test_scipy_fallback_without_sox(recogniser: QuestionRecogniser, clips: dict[str, Path],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scipy_fallback_without_sox(
+    recogniser: QuestionRecogniser, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sentence = SPOKEN[2]
     with_sox = to_16k_mono(clips[sentence])
     monkeypatch.setattr(recognition.shutil, "which", lambda _name: None)
     without = to_16k_mono(clips[sentence])
     assert abs(len(without) - len(with_sox)) <= 4
-    assert word_errors(sentence, recogniser.transcribe(clips[sentence])) <= 1
+    assert sentence_errors(sentence, recogniser.transcribe(clips[sentence])) <= 1
 
 
-def test_no_resampler_is_a_clear_error(clips: dict[str, Path],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_resampler_is_a_clear_error(
+    clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(recognition.shutil, "which", lambda _name: None)
     monkeypatch.setitem(sys.modules, "scipy.signal", None)
     with pytest.raises(RuntimeError, match=r"needs the sox command .* or scipy"):
@@ -144,8 +143,9 @@ def test_missing_file_is_a_clear_error(recogniser: QuestionRecogniser, tmp_path:
         recogniser.transcribe(tmp_path / "absent.wav")
 
 
-def test_silence_gives_empty_or_short_transcript(recogniser: QuestionRecogniser,
-                                                 tmp_path: Path) -> None:
+def test_silence_gives_empty_or_short_transcript(
+    recogniser: QuestionRecogniser, tmp_path: Path
+) -> None:
     quiet = tmp_path / "quiet.wav"
     with wave.open(str(quiet), "wb") as w:
         w.setnchannels(1)
@@ -155,8 +155,9 @@ def test_silence_gives_empty_or_short_transcript(recogniser: QuestionRecogniser,
     assert len(recogniser.transcribe(quiet).split()) <= 1
 
 
-def test_dictionary_covers_every_word_and_logs_guesses(tmp_path: Path,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_dictionary_covers_every_word_and_logs_guesses(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     sentences = ["Tell me about Olumiant", "What about Rinvoqs?", "Is JAK spondylitis safe?"]
     with caplog.at_level(logging.WARNING, logger="speech.recognition"):
         first = QuestionRecogniser(sentences, cache_dir=tmp_path)
@@ -190,3 +191,11 @@ def test_needs_sentences(tmp_path: Path) -> None:
 def test_normalise() -> None:
     words = normalise("What\u2019s JAK? Ask a. b. c. now!")
     assert words == ["what's", "jak", "ask", "a", "b", "c", "now"]
+
+
+def test_word_errors_counts_substitutions_insertions_and_deletions() -> None:
+    assert word_errors(["a", "b", "c"], ["a", "b", "c"]) == 0
+    assert word_errors(["a", "b", "c"], ["a", "x", "c"]) == 1
+    assert word_errors(["a", "b", "c"], ["a", "b", "c", "d"]) == 1
+    assert word_errors(["a", "b", "c"], ["b", "c"]) == 1
+    assert word_errors([], ["a", "b"]) == 2
