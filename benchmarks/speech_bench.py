@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 # Run as a script from anywhere: make the project importable.
@@ -79,13 +80,20 @@ def bench_synthesis(voice: LocalVoice, tmp: Path, runs: int) -> None:
     print(f"  ratio LocalVoice plain / espeak-ng       {local_plain / cli:7.2f}")
 
 
-def bench_recognition(voice: LocalVoice, tmp: Path) -> None:
+def timed_recogniser(
+    sentences: Sequence[str], cache_dir: Path
+) -> tuple[QuestionRecogniser, float, float]:
+    """A recogniser, the seconds to build its language model, and to load it from the cache."""
     start = time.perf_counter()
-    recogniser = QuestionRecogniser(QUESTIONS, cache_dir=tmp / "asr")
+    recogniser = QuestionRecogniser(sentences, cache_dir=cache_dir)
     built = time.perf_counter() - start
     start = time.perf_counter()
-    QuestionRecogniser(QUESTIONS, cache_dir=tmp / "asr")
-    cached = time.perf_counter() - start
+    QuestionRecogniser(sentences, cache_dir=cache_dir)
+    return recogniser, built, time.perf_counter() - start
+
+
+def bench_recognition(voice: LocalVoice, tmp: Path) -> None:
+    recogniser, built, cached = timed_recogniser(QUESTIONS, tmp / "asr")
     times, errors, exact = [], 0, 0
     for i, question in enumerate(QUESTIONS):
         ssml = "<speak>" + question.replace("jak", '<sub alias="jack">JAK</sub>') + "</speak>"

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.speech_bench import bench_synthesis
+from benchmarks.speech_bench import bench_synthesis, timed_recogniser
 from skill.local_alexa import LocalAlexa, local_app
 from skill.offline import recognition_sentences
 from speech.recognition import QuestionRecogniser, normalise, word_errors
@@ -331,12 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lm_words = {w for s in sentences for w in normalise(s)}
     with tempfile.TemporaryDirectory(prefix="jak-roundtrip-") as folder:
         tmp = Path(folder)
-        start = time.perf_counter()
-        recogniser = QuestionRecogniser(sentences, cache_dir=tmp / "asr")
-        built = time.perf_counter() - start
-        start = time.perf_counter()
-        QuestionRecogniser(sentences, cache_dir=tmp / "asr")
-        cached = time.perf_counter() - start
+        recogniser, built, cached = timed_recogniser(sentences, tmp / "asr")
         print(
             f"Language model: {len(sentences)} sentences, {len(lm_words)} words; "
             f"recogniser start-up {built:.2f} s building it, {cached:.2f} s from cache"

@@ -397,7 +397,7 @@ class Conversation:
             follow_up = self.prompts.say("offer_related", topic=related.short_name)
             reprompt = self.prompts.say("offer_related_reprompt", topic=related.short_name)
         card = Card(title=topic.title, text=f"{topic.guide_text}\n\n{self.prompts.disclaimer_full}")
-        new_state = replace(state, topic=topic.id, part=part, offer=offer, fallbacks=0)
+        new_state = replace(state, topic=topic.id, part=part, offer=offer)
         return self._reply(
             new_state,
             (*preface, topic.spoken[part], follow_up),

@@ -65,6 +65,9 @@ class LocalAlexa:
         self.conversation = conversation
         self._sentences = _model_samples(conversation)
         self._samples = {normalise(text): intent for text, intent in self._sentences.items()}
+        self._built_ins = {
+            normalise(p): intent for intent, phrases in BUILT_IN_PHRASES.items() for p in phrases
+        }
         self._carriers = [
             re.compile("^" + re.escape(c).replace(re.escape("{query}"), "(?P<query>.+)") + "$")
             for c in conversation.prompts.question_carriers
@@ -97,9 +100,8 @@ class LocalAlexa:
         """The intent (and slots) for a line: a built-in, a sample utterance, or a question."""
         spoken = " ".join(text.lower().replace("?", " ").replace(",", " ").split())
         key = normalise(spoken)
-        for intent, phrases in BUILT_IN_PHRASES.items():
-            if key in (normalise(p) for p in phrases):
-                return intent, {}
+        if key in self._built_ins:
+            return self._built_ins[key], {}
         if key in self._samples:
             return self._samples[key], {}
         for carrier in self._carriers:
