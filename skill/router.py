@@ -65,6 +65,8 @@ BIGRAM_WEIGHT = 0.7
 MIN_EVIDENCE = 0.8
 # A word matched by sound or spelling counts a little less than one heard right.
 FUZZY_CREDIT = 0.85
+# Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
+WORD_CACHE_SIZE = 16384
 # Single letters spelled out that are also words; a run of these alone is not joined.
 _LETTER_WORDS = frozenset({"a", "i"})
 
@@ -355,18 +357,29 @@ class _Reader:
         self.known_stems: set[str] = set()
         self._by_key: dict[str, set[str]] = defaultdict(set)
         self._by_initial: dict[str, set[str]] = defaultdict(set)
+        # Word-level answers repeat from question to question (and words are few): remember
+        # them, per reader, until the reader learns more words.
+        self._is_known = lru_cache(maxsize=WORD_CACHE_SIZE)(self._is_known_uncached)
+        self._sounds_like = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_like_uncached)
+        self._closest = lru_cache(maxsize=WORD_CACHE_SIZE)(self._closest_uncached)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of the guide's own texts to the words the reader knows."""
         for text in texts:
-            for word in self.surface_words(text):
-                if word in self.vocabulary.stopwords or word in self.known_words:
-                    continue
+            new_words = [
+                w
+                for w in self.surface_words(text)
+                if w not in self.vocabulary.stopwords and w not in self.known_words
+            ]
+            for word in new_words:
                 self.known_words.add(word)
                 self.known_stems.add(stem(word))
                 if len(word) >= 4:
                     self._by_key[phonetic_key(word)].add(word)
                     self._by_initial[word[0]].add(word)
+            if new_words:  # what was remembered may no longer hold
+                for cached in (self._is_known, self._sounds_like, self._closest):
+                    cached.cache_clear()
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
@@ -484,7 +497,7 @@ class _Reader:
                 out.append(token)
         return out
 
-    def _is_known(self, token: str) -> bool:
+    def _is_known_uncached(self, token: str) -> bool:
         return (
             token in self.vocabulary.stopwords
             or token in self._other_words
@@ -493,7 +506,7 @@ class _Reader:
             or token in self.vocabulary.numbers
         )
 
-    def _sounds_like(self, token: str) -> str | None:
+    def _sounds_like_uncached(self, token: str) -> str | None:
         """The guide word an unknown word was probably meant to be, if any."""
         if len(token) < 4 or not token.isalpha():
             return None
@@ -506,7 +519,9 @@ class _Reader:
             return self._closest(token, 0.8)
         return None
 
-    def _closest(self, token: str, cutoff: float, max_length_change: int = 3) -> str | None:
+    def _closest_uncached(
+        self, token: str, cutoff: float, max_length_change: int = 3
+    ) -> str | None:
         best, best_ratio = None, cutoff
         for word in self._by_initial.get(token[0], ()):
             if abs(len(word) - len(token)) > max_length_change:
@@ -576,10 +591,41 @@ class RouteDecision:
         return self.ranked[0] if self.ranked else None
 
 
-@dataclass
-class _Sample:
-    topic: str
-    norm: float
+class _PhraseIndex:
+    """The guide's phrases as weighted feature vectors, grouped by topic, for one question at a
+    time: each topic's best cosine with it. An inverted index, so a question costs only the
+    phrases it shares a feature with; weights are stored already divided by their phrase's
+    norm, so a topic's best cosine is the largest of its phrases' dot products."""
+
+    def __init__(
+        self, topic_ids: Iterable[str], phrases: Iterable[tuple[str, Mapping[str, float]]]
+    ) -> None:
+        by_topic: dict[str, list[Mapping[str, float]]] = {t: [] for t in topic_ids}
+        for topic_id, vector in phrases:
+            if vector:
+                by_topic[topic_id].append(vector)
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._ranges: list[tuple[str, int, int]] = []  # topic, first and past-last phrase
+        size = 0
+        for topic_id, vectors in by_topic.items():
+            if not vectors:
+                continue
+            self._ranges.append((topic_id, size, size + len(vectors)))
+            for vector in vectors:
+                norm = math.sqrt(sum(w * w for w in vector.values()))
+                for feature, weight in vector.items():
+                    self._postings[feature].append((size, weight / norm))
+                size += 1
+        self._size = size
+
+    def best_by_topic(self, query: Mapping[str, float], query_norm: float) -> dict[str, float]:
+        """Each topic's best cosine between the query and one of its phrases."""
+        dots = [0.0] * self._size
+        postings = self._postings
+        for feature, q_weight in query.items():
+            for index, weight in postings.get(feature, ()):
+                dots[index] += q_weight * weight
+        return {topic_id: max(dots[a:b]) / query_norm for topic_id, a, b in self._ranges}
 
 
 class Router:
@@ -635,19 +681,11 @@ class Router:
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
 
-        # Sample vectors, as an inverted index from term to (sample, weight).
-        self._samples: list[_Sample] = []
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for topic_id in self._topic_ids:
-            for terms in readings[topic_id]:
-                vector = self._vector(terms)
-                if not vector:
-                    continue
-                index = len(self._samples)
-                norm = math.sqrt(sum(w * w for w in vector.values()))
-                self._samples.append(_Sample(topic_id, norm))
-                for term, weight in vector.items():
-                    self._postings[term].append((index, weight))
+        # Sample vectors: each topic's closest sample question by words.
+        self._samples = _PhraseIndex(
+            self._topic_ids,
+            ((t, self._vector(terms)) for t in self._topic_ids for terms in readings[t]),
+        )
 
         # The same phrases by spelling: letter trigrams weighted by how few phrases share them.
         spelled = [
@@ -659,16 +697,10 @@ class Router:
         gram_df = Counter(g for _, grams in spelled for g in grams)
         self._gram_idf = {g: math.log(1 + len(spelled) / c) for g, c in gram_df.items()}
         self._gram_unknown = math.log(1 + len(spelled))
-        self._gram_topics: list[str] = []
-        self._gram_norms: list[float] = []
-        self._gram_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for topic_id, grams in spelled:
-            index = len(self._gram_topics)
-            vector = {g: c * self._gram_idf[g] for g, c in grams.items()}
-            self._gram_topics.append(topic_id)
-            self._gram_norms.append(math.sqrt(sum(w * w for w in vector.values())))
-            for g, w in vector.items():
-                self._gram_postings[g].append((index, w))
+        self._spellings = _PhraseIndex(
+            self._topic_ids,
+            ((t, {g: c * self._gram_idf[g] for g, c in grams.items()}) for t, grams in spelled),
+        )
 
     # -- public API --
 
@@ -716,27 +748,22 @@ class Router:
                 coverage[topic_id] += weight * credit / mass
 
         query = self._vector([t for t in reading.terms if t in self._idf])
-        similarity: dict[str, float] = defaultdict(float)
+        similarity: dict[str, float] = {}
         if query:
             q_norm = math.sqrt(sum(w * w for w in query.values()))
-            dots: dict[int, float] = defaultdict(float)
-            for term, q_weight in query.items():
-                for index, s_weight in self._postings.get(term, ()):
-                    dots[index] += q_weight * s_weight
-            for index, dot in dots.items():
-                sample = self._samples[index]
-                cosine = dot / (q_norm * sample.norm)
-                if cosine > similarity[sample.topic]:
-                    similarity[sample.topic] = cosine
+            similarity = self._samples.best_by_topic(query, q_norm)
 
         spelling = self._spelling(reading.spelled) if self.weights.spelling_share else {}
 
         w = self.weights
+        coverage_share = w.coverage_share
+        similarity_share = w.similarity_share * known * evidence
+        spelling_share = w.spelling_share * evidence
         factor = self.vocabulary.out_of_domain_factor if reading.out_of_domain else 1.0
         for topic_id in self._topic_ids:
-            raw = w.coverage_share * coverage[topic_id]
-            raw += w.similarity_share * similarity[topic_id] * known * evidence
-            raw += w.spelling_share * spelling.get(topic_id, 0.0) * evidence
+            raw = coverage_share * coverage.get(topic_id, 0.0)
+            raw += similarity_share * similarity.get(topic_id, 0.0)
+            raw += spelling_share * spelling.get(topic_id, 0.0)
             scores[topic_id] = round(min(1.0, raw * factor), 4)
         return scores
 
@@ -747,17 +774,7 @@ class Router:
             return {}
         query = {g: c * self._gram_idf.get(g, self._gram_unknown) for g, c in grams.items()}
         q_norm = math.sqrt(sum(v * v for v in query.values()))
-        dots: dict[int, float] = defaultdict(float)
-        for g, q_weight in query.items():
-            for index, s_weight in self._gram_postings.get(g, ()):
-                dots[index] += q_weight * s_weight
-        best: dict[str, float] = {}
-        for index, dot in dots.items():
-            topic_id = self._gram_topics[index]
-            cosine = dot / (q_norm * self._gram_norms[index])
-            if cosine > best.get(topic_id, 0.0):
-                best[topic_id] = cosine
-        return best
+        return self._spellings.best_by_topic(query, q_norm)
 
     # -- helpers --
 

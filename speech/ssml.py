@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 # Alexa's limit on outputSpeech.
@@ -30,23 +31,36 @@ def build_ssml(paragraphs: Sequence[str], pronunciations: Mapping[str, str]) -> 
 
 def check_ssml(ssml: str) -> None:
     """Raise SsmlError unless the SSML is well-formed, rooted in <speak> and short enough."""
+    problem = _ssml_problem(ssml)
+    if problem:
+        raise SsmlError(problem)
+
+
+# The skill says the same few hundred things again and again: check each once.
+@lru_cache(maxsize=1024)
+def _ssml_problem(ssml: str) -> str | None:
     if len(ssml) > MAX_SSML_CHARS:
-        raise SsmlError(f"SSML is {len(ssml)} characters; Alexa accepts {MAX_SSML_CHARS}")
+        return f"SSML is {len(ssml)} characters; Alexa accepts {MAX_SSML_CHARS}"
     try:
         root = ET.fromstring(ssml)
     except ET.ParseError as exc:
-        raise SsmlError(f"SSML is not well-formed XML: {exc}") from exc
+        return f"SSML is not well-formed XML: {exc}"
     if root.tag != "speak":
-        raise SsmlError("SSML must be wrapped in <speak>")
+        return "SSML must be wrapped in <speak>"
+    return None
 
 
 def _apply_lexicon(escaped_text: str, pronunciations: Mapping[str, str]) -> str:
     if not pronunciations:
         return escaped_text
-    words = "|".join(re.escape(w) for w in sorted(pronunciations, key=len, reverse=True))
-    # Case-sensitive whole words: "AS" is the disease, "as" is an ordinary word.
-    pattern = re.compile(rf"(?<![\w-])({words})(?![\w-])")
-    return pattern.sub(
+    return _lexicon_pattern(tuple(pronunciations)).sub(
         lambda m: f"<sub alias={quoteattr(pronunciations[m.group(1)])}>{m.group(1)}</sub>",
         escaped_text,
     )
+
+
+@lru_cache(maxsize=16)
+def _lexicon_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # Case-sensitive whole words: "AS" is the disease, "as" is an ordinary word.
+    return re.compile(rf"(?<![\w-])({alternatives})(?![\w-])")
