@@ -7,9 +7,13 @@ Run from the project root (needs wrk: `apt-get install wrk`):
 
 Both apps are served by gunicorn on 127.0.0.1 (free ports) with the production settings of
 gunicorn.conf.py; only request verification is off (JAK_GUIDE_VERIFY_REQUESTS=false), since
-wrk cannot sign requests. wrk posts one real QuestionIntent envelope over keep-alive
+wrk cannot sign requests. wrk posts real QuestionIntent envelopes over keep-alive
 connections (a closed loop: each connection waits for its reply before sending again); the echo
-app gets the same bytes. The two routes are measured in alternating slices of a few seconds,
+app gets the same bytes. The bodies are the development questions of
+`benchmarks/questions.yaml` (paraphrases, misheard, out of scope, emergencies ...), each a real
+QuestionIntent envelope, posted in turn: every request is a different question from the one
+before, so no cache in the skill can make the figures look better than a varied stream would.
+The two routes are measured in alternating slices of a few seconds,
 so that other work on the machine weighs on both alike; the server's CPU time per request is
 shown too, as it hardly depends on such noise.
 
@@ -46,7 +50,7 @@ HOST = "127.0.0.1"  # loopback only: nothing else is ever a target
 SKILL_APP = "app:app"
 ECHO_APP = "benchmarks.echo_app:app"
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-00000000b0b0"
-QUESTION = "how long before jak inhibitors start working"
+QUESTIONS_FILE = ROOT / "benchmarks" / "questions.yaml"
 MIN_SUSTAIN_SECONDS = 60
 SLICE_SECONDS = 5
 TARGET_RATIO = 0.5
@@ -55,15 +59,26 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 # wrk reports the latency at these percentiles; slices are merged from them.
 QUANTILES = [round(0.1 * i, 1) for i in range(1, 1000)]
 
-# wrk posts the body on every connection, counts non-2xx replies per thread, and prints one
-# JSON line with the totals and the latency quantiles (in microseconds) when it is done.
+# wrk posts the bodies in turn (each thread from its own place in the list), counts non-2xx
+# replies per thread, and prints one JSON line with the totals and the latency quantiles (in
+# microseconds) when it is done.
 WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.body = %(body)s
 wrk.headers["Content-Type"] = "application/json"
+local bodies = %(bodies)s
 local threads = {}
+local requests_ = {}
+local next_ = 0
 function setup(thread) table.insert(threads, thread) end
-function init(args) non2xx = 0 end
+function init(args)
+  non2xx = 0
+  for i, b in ipairs(bodies) do requests_[i] = wrk.format(nil, nil, nil, b) end
+  next_ = math.random(#requests_) - 1
+end
+function request()
+  next_ = next_ %% #requests_ + 1
+  return requests_[next_]
+end
 function response(status, headers, body)
   if status < 200 or status > 299 then non2xx = non2xx + 1 end
 end
@@ -169,13 +184,20 @@ HEADER = (
 )
 
 
-def question_envelope() -> dict[str, Any]:
-    """A real QuestionIntent request envelope, as Alexa sends it."""
+def question_bodies() -> list[bytes]:
+    """Real QuestionIntent request envelopes, as Alexa sends them, one per development question."""
     from skill.envelopes import request_envelope
+    from skill.guide import load_yaml_mapping
 
-    return request_envelope(
-        intent="QuestionIntent", slots={"query": QUESTION}, new=True, skill_id=SKILL_ID
-    )
+    questions = load_yaml_mapping(QUESTIONS_FILE)["questions"]
+    return [
+        json.dumps(
+            request_envelope(
+                intent="QuestionIntent", slots={"query": q["text"]}, new=True, skill_id=SKILL_ID
+            )
+        ).encode()
+        for q in questions
+    ]
 
 
 def free_port() -> int:
@@ -264,16 +286,25 @@ def post(url: str, body: bytes) -> tuple[int, Any]:
         return exc.code, exc.read()[:200]
 
 
-def check_skill_reply(url: str, body: bytes) -> str:
-    """The benchmark must measure a real answer, not a refusal or an apology."""
-    status, reply = post(url, body)
-    if status != 200 or not isinstance(reply, dict):
-        raise BenchmarkError(f"the skill answered HTTP {status}: {reply!r}")
-    ssml = reply["response"]["outputSpeech"]["ssml"]
-    topic = (reply.get("sessionAttributes") or {}).get("topic")
-    if not topic:
-        raise BenchmarkError(f"the skill did not answer from a topic: {ssml[:120]}")
-    return str(topic)
+def check_skill_replies(url: str, bodies: Sequence[bytes]) -> int:
+    """The benchmark must measure real answers, not refusals or apologies: every body gets
+    speech, and most an answer from a topic. Returns how many were answered from a topic."""
+    from skill.guide import load_guide
+    from skill.prompts import load_prompts
+
+    apology = load_prompts(load_guide()).texts["error"]
+    answered = 0
+    for body in bodies:
+        status, reply = post(url, body)
+        if status != 200 or not isinstance(reply, dict):
+            raise BenchmarkError(f"the skill answered HTTP {status}: {reply!r:.200}")
+        ssml = reply["response"]["outputSpeech"]["ssml"]
+        if apology in ssml:
+            raise BenchmarkError(f"the skill apologised for an error: {ssml[:120]}")
+        answered += bool((reply.get("sessionAttributes") or {}).get("topic"))
+    if answered < len(bodies) / 2:
+        raise BenchmarkError(f"only {answered} of {len(bodies)} questions answered from a topic")
+    return answered
 
 
 def check_echo_reply(url: str, body: bytes) -> None:
@@ -385,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    body = json.dumps(question_envelope()).encode()
+    bodies = question_bodies()
     slices = max(1, round(args.duration / SLICE_SECONDS))
     print(
         f"{server_settings()}; wrk {args.wrk_threads} thread(s), {args.connections}"
@@ -395,15 +426,20 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="jak-guide-load-") as tmp:
         logs = Path(tmp)
         script = logs / "post.lua"
-        script.write_text(WRK_SCRIPT % {"body": json.dumps(body.decode())})
+        lua_bodies = "{" + ",".join(json.dumps(b.decode()) for b in bodies) + "}"
+        script.write_text(WRK_SCRIPT % {"bodies": lua_bodies})
         wrk = {"script": script, "connections": args.connections, "threads": args.wrk_threads}
         with (
             gunicorn(SKILL_APP, logs, "skill") as skill_server,
             gunicorn(ECHO_APP, logs, "echo") as echo_server,
         ):
-            topic = check_skill_reply(skill_server.url, body)
-            check_echo_reply(echo_server.url, body)
-            print(f"pre-flight: the skill answers from topic {topic!r}; the echo echoes")
+            answered = check_skill_replies(skill_server.url, bodies)
+            for body in bodies[:: max(1, len(bodies) // 20)]:
+                check_echo_reply(echo_server.url, body)
+            print(
+                f"pre-flight: {len(bodies)} different questions; the skill answers every one,"
+                f" {answered} from a topic; the echo echoes"
+            )
             for server in (skill_server, echo_server):
                 run_wrk(server, seconds=2, **wrk)  # warm-up, not counted
             skill_runs: list[Run] = []
@@ -416,7 +452,7 @@ def run(args: argparse.Namespace) -> int:
                     runs.append(run_wrk(server, seconds=seconds, **wrk))
             print(f"sustained run: {args.sustain:g} s on the skill ...")
             sustained_run = run_wrk(skill_server, seconds=args.sustain, **wrk)
-            check_skill_reply(skill_server.url, body)
+            check_skill_replies(skill_server.url, bodies[:20])
         server_errors = error_lines(logs / "skill.log") + error_lines(logs / "echo.log")
     skill = Result("skill  POST /", tuple(skill_runs))
     echo = Result("echo   POST /", tuple(echo_runs))

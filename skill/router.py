@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from skill.guide import Guide, GuideError, load_yaml_mapping
 from skill.text import normalise
@@ -438,8 +438,8 @@ class _Reader:
     def _join_split_words(self, tokens: list[str]) -> list[str]:
         """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word, or a
         word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
-        if not self.known_words:
-            return tokens
+        if not self.known_words or all(self._is_known(t) for t in tokens):
+            return tokens  # nothing to join: every join needs a piece that is not known
         out: list[str] = []
         i = 0
         while i < len(tokens):
@@ -570,9 +570,9 @@ def _bigrams(terms: Iterable[str]) -> list[str]:
 # --- routing --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScoredTopic:
-    """A topic and how well it matches the question, from 0 to 1."""
+class ScoredTopic(NamedTuple):
+    """A topic and how well it matches the question, from 0 to 1 (a tuple: made per topic
+    for every question, so it must be cheap)."""
 
     topic_id: str
     score: float
