@@ -38,7 +38,15 @@ from pathlib import Path
 from skill import router as router_module
 from skill.guide import load_guide, load_yaml_mapping
 from skill.prompts import load_prompts
-from skill.router import ROUTER_VOCABULARY_FILE, Bands, Router, ScoredTopic, Weights, band_for
+from skill.router import (
+    ROUTER_VOCABULARY_FILE,
+    Bands,
+    RouteDecision,
+    Router,
+    ScoredTopic,
+    Weights,
+    band_for,
+)
 from skill.safety import check_question
 
 QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")  # the development set
@@ -85,6 +93,7 @@ class Outcome:
     safety: str | None  # "emergency", "dose" or None
     ranked: tuple[ScoredTopic, ...]
     band: str | None  # None when the safety check answered first
+    choices: tuple[str, ...] = ()  # the topics asked about on a close call (one or two)
 
     @property
     def in_scope(self) -> bool:
@@ -98,9 +107,7 @@ class Outcome:
     def offered(self) -> tuple[str, ...]:
         if self.band == "sure":
             return tuple(s.topic_id for s in self.ranked[:1])
-        if self.band == "clarify":
-            return tuple(s.topic_id for s in self.ranked[:2])
-        return ()
+        return self.choices
 
     @property
     def top1(self) -> bool:
@@ -156,16 +163,20 @@ def evaluate(
     outcomes = []
     for q, found in zip(questions, safety, strict=True):
         ranked = tuple(router.rank(q.text))
-        band = None if found else band_for(ranked, bands)
-        outcomes.append(Outcome(q, found, ranked, band))
+        outcomes.append(outcome(q, found, ranked, bands))
     return outcomes
 
 
+def outcome(question: Question, safety: str | None, ranked: tuple, bands: Bands) -> Outcome:
+    """What the skill does, as `Conversation.ask_question` decides it."""
+    if safety:
+        return Outcome(question, safety, ranked, None)
+    decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
+    return Outcome(question, None, ranked, decision.band, decision.choices(bands))
+
+
 def rebanded(outcomes: Sequence[Outcome], bands: Bands) -> list[Outcome]:
-    return [
-        Outcome(o.question, o.safety, o.ranked, None if o.safety else band_for(o.ranked, bands))
-        for o in outcomes
-    ]
+    return [outcome(o.question, o.safety, o.ranked, bands) for o in outcomes]
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -226,7 +237,7 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
     lines.append(f"  sure precision: {_pct(sure_right, len(sure))}")
     lines.append(f"  clarify fires: {_pct(len(clarified), len(banded))}")
     offered = _pct(offered_right, len(in_scope_clarified))
-    lines.append(f"  clarify offers the right topic among the two: {offered}")
+    lines.append(f"  clarify offers the right topic (of one or two): {offered}")
     lines.append("")
 
     emergencies = [o for o in outcomes if o.question.kind == "emergency"]
@@ -357,7 +368,7 @@ def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
         utility = 0.0
         sure_n = sure_ok = declined = 0
         rest = []  # (top, utility gained by asking back instead of declining, in, first_right)
-        for in_scope, top, gap, has_two, first_right, two_right in items:
+        for in_scope, top, gap, _, first_right, two_right in items:
             if top >= sure and gap >= gap_min:
                 sure_n += 1
                 sure_ok += in_scope and first_right
@@ -366,10 +377,11 @@ def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
                 continue
             utility += u_unsure[in_scope]
             declined += not in_scope
-            if has_two:
-                scope = "in_scope" if in_scope else "out_of_scope"
-                gain = UTILITY[(scope, "clarify", in_scope and two_right)] - u_unsure[in_scope]
-                rest.append((top, gain, in_scope, in_scope and first_right))
+            # Asked back about the top two when the second is close, else the top one alone.
+            offered_right = two_right if gap < gap_min else first_right
+            scope = "in_scope" if in_scope else "out_of_scope"
+            gain = UTILITY[(scope, "clarify", in_scope and offered_right)] - u_unsure[in_scope]
+            rest.append((top, gain, in_scope, in_scope and first_right))
         rest.sort(key=lambda r: -r[0])
         tops = [-r[0] for r in rest]
         gains = list(itertools.accumulate((r[1] for r in rest), initial=0.0))
@@ -434,12 +446,15 @@ def smooth(points: Sequence[GridPoint]) -> list[GridPoint]:
     ]  # fmt: skip
 
 
-def choose(points: Sequence[GridPoint]) -> GridPoint:
-    """Best utility among the settings that meet the precision and decline constraints."""
+def choose(points: Sequence[GridPoint], own: OwnPhrases | None = None) -> GridPoint:
+    """Best utility among the settings that meet the precision and decline constraints, and
+    answer every one of the guide's own phrases sure (when `own` is given)."""
     allowed = [
         p
         for p in points
-        if p.sure_precision >= MIN_SURE_PRECISION and p.decline_recall >= MIN_DECLINE_RECALL
+        if p.sure_precision >= MIN_SURE_PRECISION
+        and p.decline_recall >= MIN_DECLINE_RECALL
+        and (own is None or own.all_sure(p.bands))
     ] or list(points)
     # Best neighbourhood first, then its own utility, more right answers, fewer asked back.
 
@@ -459,6 +474,40 @@ def _rank_key(p: GridPoint) -> tuple[float, ...]:
     return (round(p.smoothed, 6), round(p.utility, 6), p.top1)
 
 
+@dataclass(frozen=True)
+class OwnPhrases:
+    """How a router scores the guide's own phrases (each topic's samples, keywords, title and
+    short name): each must reach its topic sure, or the skill would ask "did you mean" about
+    its own sample questions."""
+
+    all_first: bool  # every phrase ranks its own topic first
+    min_top: float  # the lowest top score among them
+    min_gap: float  # the smallest gap to the second topic among them
+
+    @classmethod
+    def of(cls, router: Router, guide, prompts) -> OwnPhrases:
+        all_first, min_top, min_gap = True, 1.0, 1.0
+        for topic in guide.topics:
+            for phrase in (*topic.samples, *topic.keywords, topic.title, topic.short_name):
+                if check_question(phrase, prompts):
+                    continue  # answered by the safety check, never routed
+                ranked = router.rank(phrase)
+                if not ranked or ranked[0].topic_id != topic.id:
+                    all_first = False
+                    continue
+                second = ranked[1].score if len(ranked) > 1 else 0.0
+                min_top = min(min_top, ranked[0].score)
+                min_gap = min(min_gap, ranked[0].score - second)
+        return cls(all_first, min_top, min_gap)
+
+    def all_sure(self, bands: Bands) -> bool:
+        return (
+            self.all_first
+            and bands.sure_min_score <= self.min_top
+            and bands.sure_min_gap <= self.min_gap
+        )
+
+
 class Tuner:
     """Routes the development questions once per weight setting and chooses weights and bands
     on any subset of them."""
@@ -469,9 +518,11 @@ class Tuner:
         self.questions = list(questions)
         safety = [safety_of(q, prompts) for q in self.questions]
         self.outcomes: dict[Weights, list[Outcome]] = {}
+        self.own: dict[Weights, OwnPhrases] = {}
         for weights in weight_grid:
             router = Router(guide, weights=weights)
             self.outcomes[weights] = evaluate(router, prompts, self.questions, router.bands, safety)
+            self.own[weights] = OwnPhrases.of(router, guide, prompts)
 
     def choose(self, keep: set[int] | None = None) -> tuple[Weights, GridPoint, list[GridPoint]]:
         """The weights and bands with the best utility on the questions at these indices."""
@@ -479,7 +530,7 @@ class Tuner:
         for weights, outcomes in self.outcomes.items():
             subset = [o for i, o in enumerate(outcomes) if keep is None or i in keep]
             points = grid_search(subset)
-            chosen = choose(points)
+            chosen = choose(points, self.own[weights])
             if best is None or _rank_key(chosen) > _rank_key(best[1]):
                 best = (weights, chosen, points)
         assert best is not None
@@ -541,7 +592,8 @@ def tune_report(points: Sequence[GridPoint], chosen: GridPoint, weights: Weights
     lines = [
         f"Band grid on the development set, weights: {_weights_text(weights)}",
         f"  {len(points)} band settings "
-        f"(constraints: sure precision >= {MIN_SURE_PRECISION:.0%}, "
+        f"(constraints: the guide's own phrases all sure, "
+        f"sure precision >= {MIN_SURE_PRECISION:.0%}, "
         f"out-of-scope declined >= {MIN_DECLINE_RECALL:.0%})",
         "  sure_min  gap  clarify_min | utility (around)  top-1  sure-prec  declined  clarify",
     ]

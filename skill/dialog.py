@@ -241,7 +241,7 @@ class Conversation:
         if decision.band == "sure":
             return self.ask_topic(state, ranked[0])
         if decision.band == "clarify":
-            return self.clarify(state, ranked[0], ranked[1])
+            return self.clarify(state, decision.choices(self.router.bands))
         return self.decline(state)
 
     def emergency(self, state: DialogState, rule: EmergencyRule) -> Reply:
@@ -260,18 +260,20 @@ class Conversation:
         reply = self._topic_reply(state, topic, 0, preface=(self.prompts.say("personal_dose"),))
         return replace(reply, outcome=f"personal_dose:{reply.outcome}")
 
-    def clarify(self, state: DialogState, first: str, second: str) -> Reply:
-        """Ask which of two close topics the listener meant."""
-        names = {
-            "first": self.guide.topic(first).short_name,
-            "second": self.guide.topic(second).short_name,
-        }
-        new_state = replace(state, offer=Offer("clarify", (first, second)))
+    def clarify(self, state: DialogState, topics: tuple[str, ...]) -> Reply:
+        """Ask whether the listener meant this topic, or which of two close topics."""
+        short_names = [self.guide.topic(t).short_name for t in topics]
+        names = dict(zip(("first", "second")[: len(topics)], short_names, strict=True))
+        prompt, reprompt = (
+            ("clarify", "clarify_reprompt") if len(topics) > 1
+            else ("clarify_one", "clarify_one_reprompt")
+        )  # fmt: skip
+        new_state = replace(state, offer=Offer("clarify", topics))
         return self._reply(
             new_state,
-            (self.prompts.say("clarify", **names),),
-            f"clarify:{first}:{second}",
-            (self.prompts.say("clarify_reprompt", **names),),
+            (self.prompts.say(prompt, **names),),
+            "clarify:" + ":".join(topics),
+            (self.prompts.say(reprompt, **names),),
         )
 
     def decline(self, state: DialogState) -> Reply:

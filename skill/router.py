@@ -590,6 +590,17 @@ class RouteDecision:
         """The best topic, if any topic scored at all."""
         return self.ranked[0] if self.ranked else None
 
+    def choices(self, bands: Bands) -> tuple[str, ...]:
+        """On a close call, the topics to ask about: the top two when the second is close to
+        the first ("the side effects, or what to do if you get one?"), else the top one alone
+        ("did you mean the side effects?"). Empty in the other bands."""
+        if self.band != "clarify" or not self.ranked:
+            return ()
+        first = self.ranked[0]
+        if len(self.ranked) > 1 and first.score - self.ranked[1].score < bands.sure_min_gap:
+            return (first.topic_id, self.ranked[1].topic_id)
+        return (first.topic_id,)
+
 
 class _PhraseIndex:
     """The guide's phrases as weighted feature vectors, grouped by topic, for one question at a
@@ -687,11 +698,14 @@ class Router:
             ((t, self._vector(terms)) for t in self._topic_ids for terms in readings[t]),
         )
 
-        # The same phrases by spelling: letter trigrams weighted by how few phrases share them.
+        # The topics' names by spelling: letter trigrams weighted by how few names share them.
+        # Names (title, short name, keywords), not every sample question: a misheard or split
+        # word is a name's word, and a fifth of the phrases cost a fifth of the time.
+        names = {t.id: [*t.keywords, t.title, t.short_name] for t in guide.topics}
         spelled = [
             (topic_id, _char_grams(self._reader.read(p).spelled))
             for topic_id in self._topic_ids
-            for p in phrases[topic_id]
+            for p in names[topic_id]
         ]
         spelled = [(t, g) for t, g in spelled if g]
         gram_df = Counter(g for _, grams in spelled for g in grams)
@@ -790,12 +804,11 @@ class Router:
 
 
 def band_for(ranked: tuple[ScoredTopic, ...], bands: Bands) -> Band:
-    """Sure when the top score is high and clear of the second; clarify on a close call."""
+    """Sure when the top score is high and clear of the second; clarify on a close call (a
+    top score that is high but not clear of the second, or clear but only middling)."""
     if not ranked or ranked[0].score < bands.clarify_min_score:
         return "unsure"
     second = ranked[1].score if len(ranked) > 1 else 0.0
     if ranked[0].score >= bands.sure_min_score and ranked[0].score - second >= bands.sure_min_gap:
         return "sure"
-    if len(ranked) < 2:
-        return "unsure"
     return "clarify"

@@ -5,17 +5,23 @@ Accuracy figures come from the benchmark (`python -m benchmarks.routing`), not f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from skill.dialog import Conversation, DialogState, Offer
 from skill.guide import Guide, GuideError, load_guide
 from skill.prompts import load_prompts
 from skill.router import (
     ROUTER_VOCABULARY_FILE,
+    Bands,
+    RouteDecision,
     Router,
+    ScoredTopic,
     Weights,
+    band_for,
     load_vocabulary,
     phonetic_key,
     stem,
@@ -194,7 +200,8 @@ def test_a_split_word_the_vocabulary_reads_is_joined(router):
 def test_the_spelling_signal_matches_misspelt_and_run_together_words(guide):
     spelling_only = Router(guide, weights=Weights(similarity_share=0, spelling_share=1))
     assert spelling_only.weights == Weights(similarity_share=0, spelling_share=1)
-    assert spelling_only.rank("what are the side effects")[0].score == 1.0
+    # It compares with the topics' names (title, short name, keywords), not their samples.
+    assert spelling_only.rank("the risks and side effects")[0].score == 1.0
     for heard, topic in [
         ("what are the side efects", "risks_and_side_effects"),
         ("how do jak inhibiters werk", "how_jak_inhibitors_work"),
@@ -347,3 +354,53 @@ def test_the_benchmarks_band_search_agrees_with_band_for(router, guide):
             utility += routing.UTILITY[(scope, o.band, right and o.band != "unsure")]
         assert points[bands].utility == pytest.approx(utility)
     assert routing.fold_of(questions[0]) == routing.fold_of(questions[0]) in range(routing.FOLDS)
+
+
+# --- one or two topics on a close call -------------------------------------------------------
+
+
+def _decision(band, *scored):
+    return RouteDecision(band=band, ranked=tuple(ScoredTopic(t, s) for t, s in scored))
+
+
+def test_a_close_call_offers_two_close_topics_or_the_top_one_alone():
+    bands = Bands(sure_min_score=0.6, sure_min_gap=0.1, clarify_min_score=0.3)
+    close = _decision("clarify", ("dosage", 0.5), ("monitoring", 0.45), ("faq_cure", 0.1))
+    assert close.choices(bands) == ("dosage", "monitoring")
+    clear_but_middling = _decision("clarify", ("dosage", 0.5), ("monitoring", 0.35))
+    assert clear_but_middling.choices(bands) == ("dosage",)
+    assert _decision("clarify", ("dosage", 0.4)).choices(bands) == ("dosage",)
+    assert _decision("sure", ("dosage", 0.9), ("monitoring", 0.1)).choices(bands) == ()
+    assert _decision("unsure", ("dosage", 0.2), ("monitoring", 0.19)).choices(bands) == ()
+
+
+def test_a_middling_top_score_is_a_close_call_even_when_clear_of_the_second():
+    bands = Bands(sure_min_score=0.6, sure_min_gap=0.1, clarify_min_score=0.3)
+    ranked = tuple(ScoredTopic(t, s) for t, s in (("dosage", 0.45), ("monitoring", 0.1)))
+    assert band_for(ranked, bands) == "clarify"
+    assert band_for(ranked[:1], bands) == "clarify"
+    assert band_for((ScoredTopic("dosage", 0.29),), bands) == "unsure"
+    assert band_for((ScoredTopic("dosage", 0.6), ScoredTopic("monitoring", 0.5)), bands) == (
+        "clarify"
+    )
+    assert band_for((ScoredTopic("dosage", 0.6), ScoredTopic("monitoring", 0.5)), bands) != "sure"
+
+
+def test_did_you_mean_one_topic_then_yes_answers_it(guide):
+    prompts = load_prompts(guide)
+    vocabulary = replace(
+        load_vocabulary(), bands=Bands(sure_min_score=0.99, sure_min_gap=0.0, clarify_min_score=0.3)
+    )
+    conversation = Conversation(guide, prompts, Router(guide, vocabulary), None)
+    asked = conversation.ask_question(DialogState(), "what is the dosage")
+    assert asked.speech == (prompts.say("clarify_one", first=guide.topic("dosage").short_name),)
+    assert asked.reprompt == (
+        prompts.say("clarify_one_reprompt", first=guide.topic("dosage").short_name),
+    )
+    assert asked.outcome == "clarify:dosage"
+    assert asked.state.offer == Offer("clarify", ("dosage",))
+    answered = conversation.yes(asked.state)
+    assert answered.outcome == "topic:dosage:0"
+    declined = conversation.no(asked.state)
+    assert declined.outcome == "prompt:anything_else"
+    assert declined.state.offer is None
