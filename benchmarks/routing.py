@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skill import router as router_module
 from skill.guide import load_guide, load_yaml_mapping
@@ -449,13 +450,11 @@ def smooth(points: Sequence[GridPoint]) -> list[GridPoint]:
 def choose(points: Sequence[GridPoint], own: OwnPhrases | None = None) -> GridPoint:
     """Best utility among the settings that meet the precision and decline constraints, and
     answer every one of the guide's own phrases sure (when `own` is given)."""
-    allowed = [
-        p
-        for p in points
-        if p.sure_precision >= MIN_SURE_PRECISION
-        and p.decline_recall >= MIN_DECLINE_RECALL
-        and (own is None or own.all_sure(p.bands))
-    ] or list(points)
+    # The guide's own phrases answered sure is a must; when no setting meets every
+    # constraint, the decline target gives way first, then the precision target.
+    own_sure = [p for p in points if own is None or own.all_sure(p.bands)] or list(points)
+    precise = [p for p in own_sure if p.sure_precision >= MIN_SURE_PRECISION]
+    allowed = [p for p in precise if p.decline_recall >= MIN_DECLINE_RECALL] or precise or own_sure
     # Best neighbourhood first, then its own utility, more right answers, fewer asked back.
 
     def key(p: GridPoint) -> tuple[float, ...]:
@@ -527,12 +526,16 @@ class Tuner:
     def choose(self, keep: set[int] | None = None) -> tuple[Weights, GridPoint, list[GridPoint]]:
         """The weights and bands with the best utility on the questions at these indices."""
         best: tuple[Weights, GridPoint, list[GridPoint]] | None = None
+        best_key: tuple[Any, ...] = ()
+        # Weights whose bands can answer all the guide's own phrases sure come first.
         for weights, outcomes in self.outcomes.items():
             subset = [o for i, o in enumerate(outcomes) if keep is None or i in keep]
             points = grid_search(subset)
-            chosen = choose(points, self.own[weights])
-            if best is None or _rank_key(chosen) > _rank_key(best[1]):
-                best = (weights, chosen, points)
+            own = self.own[weights]
+            chosen = choose(points, own)
+            key = (own.all_sure(chosen.bands), *_rank_key(chosen))
+            if best is None or key > best_key:
+                best, best_key = (weights, chosen, points), key
         assert best is not None
         return best
 

@@ -63,6 +63,9 @@ BIGRAM_WEIGHT = 0.7
 # The least total word weight that counts as a whole question: about one word that only one
 # topic uses. Less than this, and coverage is scaled down.
 MIN_EVIDENCE = 0.8
+# How a topic's credit for its own word falls with how rarely its phrases use the word,
+# relative to the topic that uses it most (0: every own word counts in full).
+OWN_WORD_POWER = 0.1
 # A word matched by sound or spelling counts a little less than one heard right.
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
@@ -686,8 +689,21 @@ class Router:
         for topic_id in self._topic_ids:
             for term in text_terms[topic_id]:
                 self._credit[term][topic_id] = credit_text
+        # A topic's own word counts in full for the topic whose phrases use it most, and less
+        # for a topic that uses it in passing: "help" is the benefits' word more than the
+        # mechanism's, though a sample of each says it.
+        uses = {
+            topic_id: Counter(t for r in readings[topic_id] for t in set((*r, *_bigrams(r))))
+            for topic_id in self._topic_ids
+        }
+        most = Counter()
+        for counts in uses.values():
+            for term, n in counts.items():
+                most[term] = max(most[term], n)
+        for topic_id in self._topic_ids:
             for term in own[topic_id]:
-                self._credit[term][topic_id] = 1.0
+                share = uses[topic_id][term] / most[term]
+                self._credit[term][topic_id] = max(credit_text, share**OWN_WORD_POWER)
 
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
