@@ -226,6 +226,19 @@ class Server:
         return total / TICKS_PER_SECOND
 
 
+    def workers_rss_mb(self) -> float:
+        """Resident memory of the workers, in MB (the master only forks them)."""
+        total_kb = 0
+        for status in Path("/proc").glob("[0-9]*/status"):
+            with contextlib.suppress(OSError, ValueError):
+                fields = dict(
+                    line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+                )
+                if int(fields["PPid"]) == self.process.pid:
+                    total_kb += int(fields.get("VmRSS", "0 kB").split()[0])
+        return total_kb / 1024
+
+
 @contextlib.contextmanager
 def gunicorn(app: str, log_dir: Path, name: str) -> Iterator[Server]:
     """Serve `app` with the production config on a free loopback port."""
@@ -451,7 +464,13 @@ def run(args: argparse.Namespace) -> int:
                 for server, runs in order if i % 2 == 0 else reversed(order):
                     runs.append(run_wrk(server, seconds=seconds, **wrk))
             print(f"sustained run: {args.sustain:g} s on the skill ...")
+            rss_before = skill_server.workers_rss_mb()
             sustained_run = run_wrk(skill_server, seconds=args.sustain, **wrk)
+            rss_after = skill_server.workers_rss_mb()
+            print(
+                f"skill workers' memory: {rss_before:.1f} MB before the sustained run,"
+                f" {rss_after:.1f} MB after"
+            )
             check_skill_replies(skill_server.url, bodies[:20])
         server_errors = error_lines(logs / "skill.log") + error_lines(logs / "echo.log")
     skill = Result("skill  POST /", tuple(skill_runs))
