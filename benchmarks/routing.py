@@ -84,6 +84,9 @@ class Question:
     accept: tuple[str, ...]
     kind: str
     split: str
+    # About a subject the guide's text never mentions (drug names, pregnancy ...), so that its
+    # label is a loosely related section: marked by a second annotator, before evaluation.
+    guide_silent: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,11 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
     data = load_yaml_mapping(path)
     return [
         Question(
-            str(q["text"]), tuple(q.get("accept") or ()), q["kind"], q.get("split") or "heldout"
+            str(q["text"]),
+            tuple(q.get("accept") or ()),
+            q["kind"],
+            q.get("split") or "heldout",
+            bool(q.get("guide_silent")),
         )
         for q in data["questions"]
     ]
@@ -212,6 +219,16 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
     lines.append(_accuracy_line("all routed", routed))
     mrr = statistics.fmean(reciprocal_rank(o) for o in routed) if routed else 0.0
     lines.append(f"  mean reciprocal rank (router ranking, routed kinds): {mrr:.3f}")
+    silent = [o for o in outcomes if o.question.guide_silent]
+    if silent:
+        lines.append(
+            f"  without the {len(silent)} questions about subjects the guide never mentions"
+            " (guide_silent):"
+        )
+        for kind in ROUTED_KINDS:
+            group = [o for o in outcomes if o.question.kind == kind and not o.question.guide_silent]
+            lines.append("  " + _accuracy_line(kind, group))
+        lines.append(_accuracy_line("  guide_silent", silent))
     lines.append("")
 
     oos = [o for o in outcomes if o.question.kind == "out_of_scope"]
