@@ -238,10 +238,15 @@ class DialogStateInterceptor(AbstractRequestInterceptor):
 
 
 class OutcomeLogInterceptor(AbstractResponseInterceptor):
-    """Log what kind of request came and what was answered: never user ids or question text."""
+    """Log what kind of request came and what was answered, at DEBUG: never user ids or
+    question text. Which topic someone asked about (or that it was an emergency) is health
+    content, so it stays out of production logs (INFO), which keep only the access line; set
+    JAK_GUIDE_LOG_LEVEL=DEBUG on a machine of your own to see it."""
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
         request_type = get_request_type(handler_input)
         intent = get_intent_name(handler_input) if request_type == "IntentRequest" else "-"
         outcome = handler_input.attributes_manager.request_attributes.get("outcome", "-")
-        log.info("request=%s intent=%s outcome=%s", request_type, intent, outcome)
+        log.debug("request=%s intent=%s outcome=%s", request_type, intent, outcome)

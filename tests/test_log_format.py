@@ -263,3 +263,17 @@ def test_a_refused_unverified_request_logs_no_user_or_question(everything_logged
     logged = everything_logged()
     assert any("refused" in line for line in logged)
     assert not [line for line in logged if any(secret in line for secret in SECRETS)]
+
+
+def test_at_info_a_question_logs_nothing_about_what_was_asked(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO)
+    client = create_app({"TESTING": True, "VERIFY_REQUESTS": False}).test_client()
+    caplog.clear()
+    for query in ("what is the dosage", "i have chest pain"):
+        envelope = private_envelope(intent="QuestionIntent", slots={"query": query})
+        assert client.post("/", json=envelope).status_code == 200
+    skill_lines = [r.getMessage() for r in caplog.records if r.name.startswith("jak_guide")]
+    assert skill_lines == []
+    caplog.set_level(logging.DEBUG)
+    assert client.post("/", json=private_envelope(intent="QuestionIntent")).status_code == 200
+    assert [r.levelno for r in caplog.records if "outcome=" in r.getMessage()] == [logging.DEBUG]
