@@ -17,13 +17,15 @@ Reading a question (vocabulary data in `router_vocabulary.yaml`):
 
 Scoring a topic (all in [0, 1]):
   coverage   the share of the question's weighted words (rarer words weigh more; unknown
-             words weigh against every topic) that the topic's own words explain;
+             words weigh against every topic) that the topic's own words explain (a word
+             counts a little less for a topic whose phrases use it only in passing);
   similarity the cosine between the question and the topic's closest sample question
              (words and word pairs), scaled by the share of the question that is known.
   spelling   the cosine of letter trigrams (rarer trigrams weigh more) between the question's
-             content words run together and the topic's closest phrase: a second, spelling-
-             level view that still matches when a word was split, merged or misheard in a way
-             no table lists ("inter act", "side efects", "summery").
+             content words run together and the topic's closest name (title, short name,
+             keyword): a second, spelling-level view that still matches when a word was
+             split, merged or misheard in a way no table lists ("inter act", "side efects",
+             "summery").
   score      a weighted mean of the three (`Weights`, the `scoring:` section of the vocabulary
              file), times `out_of_domain_factor` when the question names something the guide
              does not cover. 1 means every word of the question is the topic's and it matches
@@ -716,7 +718,7 @@ class Router:
 
         # The topics' names by spelling: letter trigrams weighted by how few names share them.
         # Names (title, short name, keywords), not every sample question: a misheard or split
-        # word is a name's word, and a fifth of the phrases cost a fifth of the time.
+        # word is a name's word, and names are a small fraction of the phrases to compare with.
         names = {t.id: [*t.keywords, t.title, t.short_name] for t in guide.topics}
         spelled = [
             (topic_id, _char_grams(self._reader.read(p).spelled))
