@@ -8,12 +8,15 @@ Run from the project root:
     python -m benchmarks.routing --tune          # choose weights and bands on the development set
     python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
 
-Two question files. `questions.yaml` (530 questions, both of its halves) is the development
-set: everything is tuned on it, and `--crossval` estimates how the tuning generalises (choose
-the scoring weights and the bands on four folds, score the fifth, five times; folds by a stable
-hash of the text). `heldout_questions.yaml` is the held-out set: never tuned on, read only for
-the final report, which uses every entry. Without it, the report falls back to the held-out
-half of `questions.yaml`.
+Two question files. `questions.yaml` (1425 questions: the first set, both of its halves, and
+two former held-out sets) is the development set: everything is tuned on it, and `--crossval`
+estimates how the tuning generalises (choose the scoring weights and the bands on four folds,
+score the fifth, five times; folds by a stable hash of the text). `heldout_questions.yaml` is
+the held-out set: written by someone who never saw the router, never tuned on, read only for
+the final report, which uses every entry; once it has been looked at, it joins the development
+set and a fresh one is written. Without it, the report falls back to the held-out half of
+`questions.yaml`. Entries marked `guide_silent` ask about a subject the guide never mentions;
+the report also gives the figures without them.
 
 Every question goes through the skill's own order: `skill.safety.check_question` first
 (emergency, then personal dose), then the router.
