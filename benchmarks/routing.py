@@ -362,7 +362,7 @@ def fold_of(question: Question, folds: int = FOLDS) -> int:
     return zlib.crc32(question.text.encode("utf-8")) % folds
 
 
-def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, bool, bool]]:
+def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, bool]]:
     items = []
     for o in outcomes:
         if o.safety or o.question.kind not in (*ROUTED_KINDS, "out_of_scope"):
@@ -372,7 +372,7 @@ def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, 
         accept = set(o.question.accept)
         first_right = bool(o.ranked) and o.ranked[0].topic_id in accept
         two_right = bool(accept & {s.topic_id for s in o.ranked[:2]})
-        items.append((o.in_scope, top, gap, len(o.ranked) > 1, first_right, two_right))
+        items.append((o.in_scope, top, gap, first_right, two_right))
     return items
 
 
@@ -389,7 +389,7 @@ def grid_search(outcomes: Sequence[Outcome]) -> list[GridPoint]:
         utility = 0.0
         sure_n = sure_ok = declined = 0
         rest = []  # (top, utility gained by asking back instead of declining, in, first_right)
-        for in_scope, top, gap, _, first_right, two_right in items:
+        for in_scope, top, gap, first_right, two_right in items:
             if top >= sure and gap >= gap_min:
                 sure_n += 1
                 sure_ok += in_scope and first_right
@@ -507,7 +507,7 @@ class OwnPhrases:
     def of(cls, router: Router, guide, prompts) -> OwnPhrases:
         all_first, min_top, min_gap = True, 1.0, 1.0
         for topic in guide.topics:
-            for phrase in (*topic.samples, *topic.keywords, topic.title, topic.short_name):
+            for phrase in topic.phrases:
                 if check_question(phrase, prompts):
                     continue  # answered by the safety check, never routed
                 ranked = router.rank(phrase)

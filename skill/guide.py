@@ -46,6 +46,16 @@ class Topic:
         return "".join(word.capitalize() for word in self.id.split("_")) + "Intent"
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """What the topic is called: its keywords, title and short name."""
+        return (*self.keywords, self.title, self.short_name)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Everything that asks for this topic: its sample questions and its names."""
+        return (*self.samples, *self.names)
+
+    @property
     def part_count(self) -> int:
         """How many spoken parts the answer has."""
         return len(self.spoken)

@@ -663,7 +663,7 @@ class Router:
         self._topic_ids = tuple(t.id for t in guide.topics)
 
         # The words the guide knows: its topics' phrases and texts, and the synonym targets.
-        phrases = {t.id: [*t.samples, *t.keywords, t.title, t.short_name] for t in guide.topics}
+        phrases = {t.id: t.phrases for t in guide.topics}
         self._reader.learn(p for ps in phrases.values() for p in ps)
         self._reader.learn(t for topic in guide.topics for t in (topic.guide_text, *topic.spoken))
         self._reader.learn(" ".join(v) for v in vocabulary.synonyms.values())
@@ -672,9 +672,12 @@ class Router:
         own: dict[str, set[str]] = {}
         text_terms: dict[str, set[str]] = {}
         readings: dict[str, list[tuple[str, ...]]] = {}
+        uses: dict[str, Counter[str]] = {}
         for topic in guide.topics:
             readings[topic.id] = [self._reader.read(p).terms for p in phrases[topic.id]]
-            own[topic.id] = {t for r in readings[topic.id] for t in (*r, *_bigrams(r))}
+            # How many of the topic's phrases use each term (word or word pair).
+            uses[topic.id] = Counter(t for r in readings[topic.id] for t in {*r, *_bigrams(r)})
+            own[topic.id] = set(uses[topic.id])
             text = self._reader.read(" ".join((topic.guide_text, *topic.spoken))).terms
             text_terms[topic.id] = set(text) - own[topic.id]
 
@@ -694,11 +697,7 @@ class Router:
         # A topic's own word counts in full for the topic whose phrases use it most, and less
         # for a topic that uses it in passing: "help" is the benefits' word more than the
         # mechanism's, though a sample of each says it.
-        uses = {
-            topic_id: Counter(t for r in readings[topic_id] for t in set((*r, *_bigrams(r))))
-            for topic_id in self._topic_ids
-        }
-        most = Counter()
+        most: Counter[str] = Counter()
         for counts in uses.values():
             for term, n in counts.items():
                 most[term] = max(most[term], n)
@@ -719,11 +718,10 @@ class Router:
         # The topics' names by spelling: letter trigrams weighted by how few names share them.
         # Names (title, short name, keywords), not every sample question: a misheard or split
         # word is a name's word, and names are a small fraction of the phrases to compare with.
-        names = {t.id: [*t.keywords, t.title, t.short_name] for t in guide.topics}
         spelled = [
-            (topic_id, _char_grams(self._reader.read(p).spelled))
-            for topic_id in self._topic_ids
-            for p in names[topic_id]
+            (topic.id, _char_grams(self._reader.read(p).spelled))
+            for topic in guide.topics
+            for p in topic.names
         ]
         spelled = [(t, g) for t, g in spelled if g]
         gram_df = Counter(g for _, grams in spelled for g in grams)
