@@ -36,6 +36,9 @@ def verdict(question, prompts):
         ("can my wife come off her jak tablets", "dose"),
         ("how many tablets a day should i have", "dose"),
         ("is a higher dose right for me", "dose"),
+        ("should i stop", "dose"),
+        ("can i stop my methotrexate now that i am on a jak", "dose"),
+        ("can i just stop now that i feel better", "dose"),
         # Ordinary questions are left to the router.
         ("what are the side effects", None),
         ("can jak inhibitors cause chest infections", None),
@@ -43,6 +46,10 @@ def verdict(question, prompts):
         ("how do jak inhibitors stop inflammation", None),
         ("will my dose change over time", None),
         ("how much exercise should i do", None),
+        # Stopping a habit is not stopping a medicine.
+        ("should i stop smoking now i've got a s", None),
+        ("can i stop drinking coffee", None),
+        ("how can i stop my joints seizing up in the cold", None),
         ("i get headaches since starting", None),
         ("my legs feel weak in the morning", None),
     ],
