@@ -34,13 +34,13 @@ import sys
 import time
 import zlib
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from skill import router as router_module
-from skill.guide import load_guide, load_yaml_mapping
+from skill.guide import Guide, load_guide, load_yaml_mapping
 from skill.prompts import load_prompts
 from skill.router import (
     ROUTER_VOCABULARY_FILE,
@@ -76,9 +76,15 @@ UTILITY = {
 # Constraints on the chosen bands, measured on the questions they are chosen on.
 MIN_SURE_PRECISION = 0.95
 MIN_DECLINE_RECALL = 0.90
+# A decline offers the nearest topic only from a score where, on the questions tuned on, at
+# least this share of such offers were the right topic for a question the guide answers.
+MIN_OFFER_PRECISION = 0.5
 GRID_SURE = [round(0.20 + 0.02 * i, 2) for i in range(31)]  # 0.20 .. 0.80
 GRID_GAP = [round(0.01 * i, 2) for i in range(31)]  # 0.00 .. 0.30
 GRID_CLARIFY = [round(0.10 + 0.02 * i, 2) for i in range(31)]  # 0.10 .. 0.70
+# Said to the speaker or to soften a question, at either end: not part of its sample form.
+_LEADING_FILLERS = re.compile(r"^(?:(?:alexa|um+|uh+|er|erm|hmm|so|ok|okay|hey|right|well|oh) )+")
+_TRAILING_FILLERS = re.compile(r"(?: (?:please|thanks|thank you|then))+$")
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class Outcome:
     ranked: tuple[ScoredTopic, ...]
     band: str | None  # None when the safety check answered first
     choices: tuple[str, ...] = ()  # the topics asked about on a close call (one or two)
+    nearest: str | None = None  # the topic a decline offers as the nearest part of the guide
 
     @property
     def in_scope(self) -> bool:
@@ -183,7 +190,9 @@ def outcome(question: Question, safety: str | None, ranked: tuple, bands: Bands)
     if safety:
         return Outcome(question, safety, ranked, None)
     decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
-    return Outcome(question, None, ranked, decision.band, decision.choices(bands))
+    return Outcome(
+        question, None, ranked, decision.band, decision.choices(bands), decision.nearest(bands)
+    )
 
 
 def rebanded(outcomes: Sequence[Outcome], bands: Bands) -> list[Outcome]:
@@ -245,6 +254,18 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
     oos_sure = sum(o.band == "sure" for o in oos)
     oos_clarify = sum(o.band == "clarify" for o in oos)
     lines.append(f"  out-of-scope answered sure: {oos_sure}, asked back: {oos_clarify}")
+    with_offer = [o for o in declined if o.nearest]
+    in_scope_declined = [o for o in declined if o.in_scope]
+    offer_right = sum(o.nearest in o.question.accept for o in in_scope_declined if o.nearest)
+    lines.append(f"  declines that offer the nearest topic: {_pct(len(with_offer), len(declined))}")
+    lines.append(f"    the right topic: {_pct(offer_right, len(with_offer))}")
+    offered_of_in_scope = _pct(offer_right, len(in_scope_declined))
+    lines.append(f"    in-scope declines offered the right topic: {offered_of_in_scope}")
+    reached = sum(o.top1 or (o.declined and o.nearest in o.question.accept) for o in routed)
+    lines.append(
+        "  routed kinds reached in at most one yes (answered, asked back, or offered on a "
+        f"decline): {_pct(reached, len(routed))}"
+    )
     lines.append("")
 
     banded = [o for o in outcomes if o.band is not None]
@@ -358,8 +379,51 @@ FOLDS = 5
 
 
 def fold_of(question: Question, folds: int = FOLDS) -> int:
-    """A stable fold for a question, from a hash of its text."""
-    return zlib.crc32(question.text.encode("utf-8")) % folds
+    """A stable fold for a question, from a hash of its sample form (so "alexa, what is the
+    dose" and "what is the dose" share a fold, and one never trains the other's router)."""
+    return zlib.crc32(sample_form(question.text).encode("utf-8")) % folds
+
+
+def sample_form(text: str) -> str:
+    """A question as a sample utterance: lower case, no fillers at the ends, no punctuation
+    but apostrophes ("Alexa, what's the dose please?" -> "what's the dose")."""
+    text = " ".join(re.sub(r"[^a-z' ]", " ", text.lower().replace("\u2019", "'")).split())
+    return _TRAILING_FILLERS.sub("", _LEADING_FILLERS.sub("", text)).strip()
+
+
+def guide_without(guide: Guide, questions: Iterable[Question]) -> Guide:
+    """The guide without the samples these questions became (`benchmarks.question_samples`):
+    a router built from it has never seen them."""
+    forms = {sample_form(q.text) for q in questions}
+    topics = tuple(
+        replace(t, samples=tuple(s for s in t.samples if sample_form(s) not in forms))
+        for t in guide.topics
+    )
+    return replace(guide, topics=topics)
+
+
+def out_of_fold(
+    guide: Guide,
+    prompts,
+    questions: Sequence[Question],
+    weights: Weights | None = None,
+    safety: Sequence[str | None] | None = None,
+) -> list[Outcome]:
+    """Each question scored by a router built without the samples of its fold's questions:
+    development questions are sample questions too, and a router must not be scored on its
+    own samples."""
+    if safety is None:
+        safety = [safety_of(q, prompts) for q in questions]
+    outcomes: list[Outcome] = []
+    order: list[int] = []
+    for fold in range(FOLDS):
+        idx = [i for i, q in enumerate(questions) if fold_of(q) == fold]
+        router = Router(guide_without(guide, (questions[i] for i in idx)), weights=weights)
+        picked = [questions[i] for i in idx]
+        outcomes += evaluate(router, prompts, picked, router.bands, [safety[i] for i in idx])
+        order += idx
+    by_index = dict(zip(order, outcomes, strict=True))
+    return [by_index[i] for i in range(len(questions))]
 
 
 def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, bool]]:
@@ -488,6 +552,23 @@ def choose(points: Sequence[GridPoint], own: OwnPhrases | None = None) -> GridPo
     return plateau[len(plateau) // 2]
 
 
+def offer_threshold(outcomes: Sequence[Outcome], bands: Bands) -> float:
+    """The lowest score (on the clarify grid, up to `clarify_min_score`) from which a decline
+    offers the nearest topic: the offers made from there on are right at least
+    `MIN_OFFER_PRECISION` of the time (an offer to an out-of-scope question counts as wrong).
+    At `clarify_min_score`, no decline offers anything."""
+    declined = sorted(
+        (o.ranked[0].score, o.in_scope and o.ranked[0].topic_id in o.question.accept)
+        for o in rebanded(outcomes, bands)
+        if o.declined and o.ranked and o.question.kind in (*ROUTED_KINDS, "out_of_scope")
+    )
+    for threshold in (t for t in GRID_CLARIFY if t < bands.clarify_min_score):
+        offers = [right for score, right in declined if score >= threshold]
+        if offers and sum(offers) >= MIN_OFFER_PRECISION * len(offers):
+            return threshold
+    return bands.clarify_min_score
+
+
 def _rank_key(p: GridPoint) -> tuple[float, ...]:
     """How weight settings compare: their chosen bands' neighbourhood, then own utility."""
     return (round(p.smoothed, 6), round(p.utility, 6), p.top1)
@@ -539,9 +620,8 @@ class Tuner:
         self.outcomes: dict[Weights, list[Outcome]] = {}
         self.own: dict[Weights, OwnPhrases] = {}
         for weights in weight_grid:
-            router = Router(guide, weights=weights)
-            self.outcomes[weights] = evaluate(router, prompts, self.questions, router.bands, safety)
-            self.own[weights] = OwnPhrases.of(router, guide, prompts)
+            self.outcomes[weights] = out_of_fold(guide, prompts, self.questions, weights, safety)
+            self.own[weights] = OwnPhrases.of(Router(guide, weights=weights), guide, prompts)
 
     def choose(self, keep: set[int] | None = None) -> tuple[Weights, GridPoint, list[GridPoint]]:
         """The weights and bands with the best utility on the questions at these indices."""
@@ -557,7 +637,10 @@ class Tuner:
             if best is None or key > best_key:
                 best, best_key = (weights, chosen, points), key
         assert best is not None
-        return best
+        weights, chosen, points = best
+        subset = [o for i, o in enumerate(self.outcomes[weights]) if keep is None or i in keep]
+        offer = offer_threshold(subset, chosen.bands)
+        return weights, replace(chosen, bands=replace(chosen.bands, offer_min_score=offer)), points
 
 
 def _weights_text(w: Weights) -> str:
@@ -570,7 +653,8 @@ def _weights_text(w: Weights) -> str:
 def _bands_text(b: Bands) -> str:
     return (
         f"sure >= {b.sure_min_score:.2f} and gap >= {b.sure_min_gap:.2f}; "
-        f"clarify >= {b.clarify_min_score:.2f}"
+        f"clarify >= {b.clarify_min_score:.2f}; a decline offers the nearest topic from "
+        f"{b.offer_min_score:.2f}"
     )
 
 
@@ -637,6 +721,8 @@ def tune_report(points: Sequence[GridPoint], chosen: GridPoint, weights: Weights
             lines.append(row(choose(subset)))
     lines.append("  chosen:")
     lines.append(row(chosen, "  <-"))
+    lines.append(f"  a decline offers the nearest topic from a score of "
+                 f"{chosen.bands.offer_min_score:.2f}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -647,6 +733,7 @@ def write_settings(bands: Bands, weights: Weights, path: Path = ROUTER_VOCABULAR
         "sure_min_score": bands.sure_min_score,
         "sure_min_gap": bands.sure_min_gap,
         "clarify_min_score": bands.clarify_min_score,
+        "offer_min_score": bands.offer_min_score,
         "similarity_share": weights.similarity_share,
         "spelling_share": weights.spelling_share,
         "guide_text_credit": weights.guide_text_credit,
@@ -707,8 +794,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     prompts = load_prompts(guide)
     router = Router(guide)
     selected = [q for q in load_questions(path) if split == "all" or q.split == split]
-    outcomes = evaluate(router, prompts, selected, router.bands)
-    print(report(outcomes, f"{path.name}, {split}"))
+    if path.resolve() == QUESTIONS_FILE.resolve():
+        # Development questions are sample questions too: score each one out of fold.
+        outcomes = out_of_fold(guide, prompts, selected)
+        print(report(outcomes, f"{path.name}, {split}, each scored without its fold's samples"))
+    else:
+        outcomes = evaluate(router, prompts, selected, router.bands)
+        print(report(outcomes, f"{path.name}, {split}"))
     print(f"  (bands: {_bands_text(router.bands)})")
     print(f"  (weights: {_weights_text(router.weights)})")
     if args.failures:

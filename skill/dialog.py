@@ -15,7 +15,7 @@ from skill.review_log import ReviewLog, worth_reviewing
 from skill.router import Router
 from skill.safety import check_question
 
-OfferKind = Literal["more", "related", "clarify", "faq_list"]
+OfferKind = Literal["more", "related", "clarify", "faq_list", "nearest"]
 MAX_FALLBACKS = 3
 
 _NUMBER_WORDS = [
@@ -116,6 +116,7 @@ def _offer_from(raw: Any, guide: Guide) -> Offer | None:
         "related",
         "clarify",
         "faq_list",
+        "nearest",
     ):
         return None
     topics = raw.get("topics")
@@ -242,7 +243,7 @@ class Conversation:
             return self.ask_topic(state, ranked[0])
         if decision.band == "clarify":
             return self.clarify(state, decision.choices(self.router.bands))
-        return self.decline(state)
+        return self.decline(state, decision.nearest(self.router.bands))
 
     def emergency(self, state: DialogState, rule: EmergencyRule) -> Reply:
         """Emergency guidance only, and the session ends so the listener can act."""
@@ -276,13 +277,22 @@ class Conversation:
             (self.prompts.say(reprompt, **names),),
         )
 
-    def decline(self, state: DialogState) -> Reply:
-        """Outside the guide: say so, say what it covers, point to the healthcare provider."""
+    def decline(self, state: DialogState, nearest: str | None = None) -> Reply:
+        """Not answered from the guide: say so and point to the healthcare provider; then say
+        what the guide covers, or offer its nearest topic when one came close."""
+        if nearest is None:
+            return self._reply(
+                replace(state, offer=None),
+                (self.prompts.say("decline"),),
+                "decline",
+                (self.prompts.say("anything_else_reprompt"),),
+            )
+        topic = self.guide.topic(nearest).short_name
         return self._reply(
-            replace(state, offer=None),
-            (self.prompts.say("decline"),),
-            "decline",
-            (self.prompts.say("anything_else_reprompt"),),
+            replace(state, offer=Offer("nearest", (nearest,))),
+            (self.prompts.say("decline_nearest", topic=topic),),
+            f"decline:nearest:{nearest}",
+            (self.prompts.say("decline_nearest_reprompt", topic=topic),),
         )
 
     # --- moving around ------------------------------------------------------------------

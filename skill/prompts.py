@@ -25,6 +25,7 @@ PROMPT_KEYS = (
     "anything_else", "anything_else_reprompt",
     "topic_list_sections", "topic_list_faqs", "topic_list_offer_faqs", "topic_list_reprompt",
     "clarify", "clarify_reprompt", "clarify_one", "clarify_one_reprompt", "decline",
+    "decline_nearest", "decline_nearest_reprompt",
     "fallback_rephrase", "fallback_list", "fallback_exit",
     "nothing_to_repeat", "start_of_guide", "end_of_guide", "no_more",
     "goodbye", "error", "error_reprompt", "personal_dose",

@@ -86,6 +86,9 @@ class Bands:
     sure_min_score: float
     sure_min_gap: float
     clarify_min_score: float
+    # Unsure, but the top topic scores this much: the decline names it as the nearest part
+    # of the guide, and "yes" plays it.
+    offer_min_score: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -171,9 +174,12 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         sure_min_score=number(bands_raw, "sure_min_score", "bands: "),
         sure_min_gap=number(bands_raw, "sure_min_gap", "bands: "),
         clarify_min_score=number(bands_raw, "clarify_min_score", "bands: "),
+        offer_min_score=number(bands_raw, "offer_min_score", "bands: "),
     )
     if bands.clarify_min_score > bands.sure_min_score:
         raise GuideError(f"{name}: bands: field 'clarify_min_score' is above 'sure_min_score'")
+    if bands.offer_min_score > bands.clarify_min_score:
+        raise GuideError(f"{name}: bands: field 'offer_min_score' is above 'clarify_min_score'")
 
     scoring_raw = data.get("scoring")
     if not isinstance(scoring_raw, dict):
@@ -605,6 +611,14 @@ class RouteDecision:
         if len(self.ranked) > 1 and first.score - self.ranked[1].score < bands.sure_min_gap:
             return (first.topic_id, self.ranked[1].topic_id)
         return (first.topic_id,)
+
+    def nearest(self, bands: Bands) -> str | None:
+        """When declining, the topic to offer as the nearest part of the guide: the top one,
+        if it scores at least `offer_min_score`. None in the other bands."""
+        top = self.top
+        if self.band != "unsure" or top is None or top.score < bands.offer_min_score:
+            return None
+        return top.topic_id
 
 
 class _PhraseIndex:

@@ -277,6 +277,14 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
             lambda d: d["bands"].update(clarify_min_score=0.9, sure_min_score=0.5),
             "bands: field 'clarify_min_score' is above 'sure_min_score'",
         ),
+        (
+            lambda d: d["bands"].update(offer_min_score=0.7, clarify_min_score=0.5),
+            "bands: field 'offer_min_score' is above 'clarify_min_score'",
+        ),
+        (
+            lambda d: d["bands"].pop("offer_min_score"),
+            "bands: field 'offer_min_score' must be a number from 0 to 1",
+        ),
         (lambda d: d.update(synonyms=["kick in"]), "field 'synonyms' must map phrases to phrases"),
         (
             lambda d: d["misheard"].update({"jack": ""}),
@@ -372,6 +380,66 @@ def test_a_close_call_offers_two_close_topics_or_the_top_one_alone():
     assert _decision("clarify", ("dosage", 0.4)).choices(bands) == ("dosage",)
     assert _decision("sure", ("dosage", 0.9), ("monitoring", 0.1)).choices(bands) == ()
     assert _decision("unsure", ("dosage", 0.2), ("monitoring", 0.19)).choices(bands) == ()
+
+
+def test_a_decline_offers_the_top_topic_only_from_the_offer_score():
+    bands = Bands(sure_min_score=0.6, sure_min_gap=0.1, clarify_min_score=0.5, offer_min_score=0.3)
+    assert _decision("unsure", ("dosage", 0.45), ("monitoring", 0.44)).nearest(bands) == "dosage"
+    assert _decision("unsure", ("dosage", 0.3)).nearest(bands) == "dosage"
+    assert _decision("unsure", ("dosage", 0.29)).nearest(bands) is None
+    assert _decision("unsure").nearest(bands) is None
+    assert _decision("clarify", ("dosage", 0.55)).nearest(bands) is None
+    assert _decision("sure", ("dosage", 0.9)).nearest(bands) is None
+
+
+def test_a_decline_with_the_nearest_topic_then_yes_answers_it_and_no_moves_on(guide):
+    prompts = load_prompts(guide)
+    bands = Bands(
+        sure_min_score=0.99, sure_min_gap=0.0, clarify_min_score=0.99, offer_min_score=0.3
+    )
+    conversation = Conversation(
+        guide, prompts, Router(guide, replace(load_vocabulary(), bands=bands)), None
+    )
+    declined = conversation.ask_question(DialogState(), "what is the dosage")
+    name = guide.topic("dosage").short_name
+    assert declined.speech == (prompts.say("decline_nearest", topic=name),)
+    assert declined.reprompt == (prompts.say("decline_nearest_reprompt", topic=name),)
+    assert "healthcare provider" in declined.speech[0]
+    assert declined.outcome == "decline:nearest:dosage"
+    assert declined.state.offer == Offer("nearest", ("dosage",))
+    assert conversation.yes(declined.state).outcome == "topic:dosage:0"
+    moved_on = conversation.no(declined.state)
+    assert moved_on.outcome == "prompt:anything_else"
+    assert moved_on.state.offer is None
+    # Nothing close enough: the plain decline, which says what the guide covers.
+    plain = conversation.ask_question(DialogState(), "what's the weather tomorrow")
+    assert plain.speech == (prompts.say("decline"),)
+    assert plain.state.offer is None
+
+
+def test_the_offer_score_is_the_lowest_where_half_the_offers_are_right():
+    from benchmarks import routing
+
+    def question(text, accept):
+        return routing.Question(text, accept, "paraphrase" if accept else "out_of_scope", "tune")
+
+    bands = Bands(sure_min_score=0.8, sure_min_gap=0.1, clarify_min_score=0.6)
+    declined = [  # (question, top topic, top score): all below clarify_min_score, so declined
+        (question("a", ("dosage",)), "dosage", 0.55),
+        (question("b", ()), "monitoring", 0.50),
+        (question("c", ("benefits",)), "faq_cure", 0.45),
+        (question("d", ("lifestyle",)), "lifestyle", 0.40),
+        (question("e", ()), "lifestyle", 0.30),
+    ]
+    outcomes = [
+        routing.outcome(q, None, (ScoredTopic(topic, score),), bands)
+        for q, topic, score in declined
+    ]
+    # From 0.32 (the grid's first step above 0.30): two right offers of four; from 0.30 and
+    # below: two of five. With only the wrong offer: none anywhere, so none at all (0.60).
+    assert routing.offer_threshold(outcomes, bands) == 0.32
+    assert routing.offer_threshold(outcomes[:2], bands) == 0.10
+    assert routing.offer_threshold(outcomes[1:2], bands) == 0.60
 
 
 def test_a_middling_top_score_is_a_close_call_even_when_clear_of_the_second():

@@ -290,6 +290,22 @@ def test_questions_outside_the_guide_are_declined(alexa, conversation, question)
     assert not turn.ends_session
 
 
+def test_a_question_the_guide_nearly_answers_is_declined_with_its_nearest_topic(
+    alexa, conversation
+):
+    # Not sure enough to answer or ask back, but close to the considerations before starting.
+    question = "what should i mention to my doctor first"
+    decision = conversation.router.best_topic(question)
+    assert decision.band == "unsure"
+    assert decision.nearest(conversation.router.bands) == "before_starting"
+    name = conversation.guide.topic("before_starting").short_name
+    turn = alexa.ask(question)
+    assert turn.ssml == say(conversation, prompt(conversation, "decline_nearest", topic=name))
+    assert turn.attributes["offer"] == {"kind": "nearest", "topics": ["before_starting"]}
+    assert not turn.ends_session
+    assert_topic(alexa.intent("AMAZON.YesIntent"), conversation, "before_starting")
+
+
 def test_an_empty_question_is_treated_as_not_understood(alexa, conversation):
     turn = alexa.ask("   ")
     assert turn.ssml == say(conversation, prompt(conversation, "fallback_rephrase"))
