@@ -4,6 +4,9 @@ Run from the project root:
 
     python -m benchmarks.question_samples           # list what would be added, per topic
     python -m benchmarks.question_samples --write   # ... and add them to guide_topics.yaml
+    python -m benchmarks.question_samples --from FILE --write
+        # candidate samples written from the guide, by topic (`samples: {topic_id: [...]}`),
+        # through the same checks
 
 Like the NLU examples of a Rasa project, the labelled development questions
 (`benchmarks/questions.yaml`) teach the router how people really ask. A question is taken
@@ -31,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.routing import QUESTIONS_FILE, Question, load_questions, sample_form
-from skill.guide import GUIDE_TOPICS_FILE, SAMPLE_PATTERN, Guide, load_guide
+from skill.guide import GUIDE_TOPICS_FILE, SAMPLE_PATTERN, Guide, load_guide, load_yaml_mapping
 from skill.prompts import Prompts, load_prompts
 from skill.router import Router
 from skill.safety import check_question
@@ -120,6 +123,19 @@ def with_samples(guide: Guide, by_topic: dict[str, list[str]]) -> Guide:
     return replace(guide, topics=topics)
 
 
+def candidates(path: Path) -> list[Question]:
+    """Candidate samples written for each topic (`samples: {topic_id: [text, ...]}`), as
+    one-topic paraphrases."""
+    data = load_yaml_mapping(path).get("samples")
+    if not isinstance(data, dict):
+        raise SystemExit(f"{path.name}: field 'samples' must map topic ids to lists")
+    return [
+        Question(str(text), (str(topic),), "paraphrase", "tune")
+        for topic, texts in data.items()
+        for text in texts or ()
+    ]
+
+
 def write_samples(by_topic: dict[str, list[str]], path: Path = GUIDE_TOPICS_FILE) -> None:
     """Append each topic's new samples to the end of its `samples:` list, keeping comments."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -143,10 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks.question_samples", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--write", action="store_true", help="add them to guide_topics.yaml")
+    parser.add_argument(
+        "--from", dest="source", type=Path, help="candidate samples by topic, instead"
+    )
     args = parser.parse_args(argv)
     guide = load_guide()
     prompts = load_prompts(guide)
-    by_topic = new_samples(load_questions(QUESTIONS_FILE), guide, prompts)
+    questions = load_questions(QUESTIONS_FILE) if args.source is None else candidates(args.source)
+    by_topic = new_samples(questions, guide, prompts)
     for topic in guide.topics:
         forms = by_topic.get(topic.id, [])
         print(f"{topic.id}: {len(topic.samples)} samples, {len(forms)} new")
