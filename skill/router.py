@@ -123,6 +123,7 @@ class Vocabulary:
     stopwords: frozenset[str]
     misheard: Mapping[tuple[str, ...], tuple[str, ...]]
     synonyms: Mapping[tuple[str, ...], tuple[str, ...]]
+    letter_names: Mapping[str, str]
     numbers: frozenset[str]
     common_words: frozenset[str]
     as_disease_after: frozenset[str]
@@ -207,6 +208,13 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         for v in values:
             out_of_domain[phrase(v, f"out_of_domain: field '{group}' entry {v!r}")] = str(group)
 
+    names_raw = data.get("letter_names")
+    if not isinstance(names_raw, dict) or not all(
+        isinstance(k, str) and k.isalpha() and isinstance(v, str) and len(v) == 1 and v.isalpha()
+        for k, v in names_raw.items()
+    ):
+        raise GuideError(f"{name}: field 'letter_names' must map words to single letters")
+
     return Vocabulary(
         bands=bands,
         weights=weights,
@@ -217,6 +225,7 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         stopwords=words("stopwords"),
         misheard=phrase_map("misheard"),
         synonyms=phrase_map("synonyms"),
+        letter_names=dict(names_raw),
         numbers=words("numbers"),
         common_words=words("common_words"),
         as_disease_after=words("disease_after", data.get("as_the_disease"), "as_the_disease: "),
@@ -394,7 +403,9 @@ class _Reader:
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
-        tokens = self._misheard.apply(_join_letters(normalise(text).split()))
+        tokens = self._misheard.apply(
+            _join_letters(normalise(text).split(), self.vocabulary.letter_names)
+        )
         tokens = self._join_split_words(self._split_merged_words(tokens))
         tokens = self._synonyms.apply(tokens)
         return self._fillers.apply(tokens)
@@ -548,18 +559,20 @@ def _ratio(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
 
 
-def _join_letters(tokens: list[str]) -> list[str]:
-    """'j a k' -> 'jak': a run of two or more single letters, not only 'a' and 'i'."""
+def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[str]:
+    """'j a k' -> 'jak', and 'jay a k' or 'jay ay kay' too (letters heard as their names): a
+    run of two or more letters, not only the words 'a' and 'i'."""
     out: list[str] = []
-    run: list[str] = []
+    run: list[tuple[str, str]] = []  # (as heard, the letter)
     for token in [*tokens, ""]:
-        if len(token) == 1 and token.isalpha():
-            run.append(token)
+        letter = token if len(token) == 1 and token.isalpha() else letter_names.get(token)
+        if letter:
+            run.append((token, letter))
             continue
-        if len(run) >= 2 and not set(run) <= _LETTER_WORDS:
-            out.append("".join(run))
+        if len(run) >= 2 and not {heard for heard, _ in run} <= _LETTER_WORDS:
+            out.append("".join(letter for _, letter in run))
         else:
-            out.extend(run)
+            out.extend(heard for heard, _ in run)
         run = []
         if token:
             out.append(token)

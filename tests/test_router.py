@@ -191,6 +191,22 @@ def test_the_reading_of_a_question(router):
     assert router.read("as soon as possible").terms.count(stem("spondylitis")) == 0
 
 
+@pytest.mark.parametrize(
+    "heard",
+    ["what are j a k inhibitors", "what are jay a k inhibitors", "what are jay ay kay inhibitors"],
+)
+def test_letters_spelled_out_are_joined_whether_heard_as_letters_or_names(router, heard):
+    assert router.read(heard).terms == ("what", "jak", "inhibitor")
+
+
+def test_letter_names_that_are_everyday_words_or_stand_alone_stay_words(router):
+    # "you" and "why" are letter names too, but listed as none; "jay" alone is a name.
+    assert router.read("why are you asking").spelled == ("why", "asking")
+    assert "jay" in router.read("my friend jay takes them").spelled
+    assert router.read("what is a s").terms == ("what", stem("spondylitis"))
+    assert router.read("what is ay ess").terms == ("what", stem("spondylitis"))
+
+
 def test_a_split_word_the_vocabulary_reads_is_joined(router):
     # "re cap" -> "recap", a synonym of "summary"; "hibi ters" -> "hibiters", a mishearing
     assert stem("summary") in router.read("can you re cap it").terms
@@ -286,6 +302,10 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
             "bands: field 'offer_min_score' must be a number from 0 to 1",
         ),
         (lambda d: d.update(synonyms=["kick in"]), "field 'synonyms' must map phrases to phrases"),
+        (
+            lambda d: d["letter_names"].update(jay="jj"),
+            "field 'letter_names' must map words to single letters",
+        ),
         (
             lambda d: d["misheard"].update({"jack": ""}),
             "field 'misheard' entry 'jack' must be non-empty text",

