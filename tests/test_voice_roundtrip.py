@@ -29,12 +29,13 @@ SAMPLES = {
     "give me a general overview of jak inhibitors": "about_the_guide",
 }
 # Paraphrases from benchmarks/heldout_questions.yaml: held-out questions are never samples, so
-# the language model has never seen these sentences, only their words.
+# the language model has never seen these sentences, only their words. (When that set joins the
+# development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "how long can i stay on a jak inhibitor": "faq_long_term_safety",
-    "can i carry on with my usual medicines": "faq_other_medications",
-    "why do i need follow up appointments": "monitoring",
-    "what's in this consumer guide": "about_the_guide",
+    "will it work straight away": "faq_time_to_improve",
+    "what are the upsides of these drugs": "benefits",
+    "can i keep taking my painkillers": "faq_other_medications",
+    "how do they work on the cells": "how_jak_inhibitors_work",
 }
 
 
