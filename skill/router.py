@@ -72,6 +72,10 @@ OWN_WORD_POWER = 0.1
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
 WORD_CACHE_SIZE = 16384
+# A feature in at least this share of a phrase index's phrases is common (see `_PhraseIndex`);
+# the combinations of common features questions bring are few, and remembered.
+COMMON_FEATURE_SHARE = 0.04
+COMMON_CACHE_SIZE = 4096
 # Single letters spelled out that are also words; a run of these alone is not joined.
 _LETTER_WORDS = frozenset({"a", "i"})
 
@@ -638,7 +642,14 @@ class _PhraseIndex:
     """The guide's phrases as weighted feature vectors, grouped by topic, for one question at a
     time: each topic's best cosine with it. An inverted index, so a question costs only the
     phrases it shares a feature with; weights are stored already divided by their phrase's
-    norm, so a topic's best cosine is the largest of its phrases' dot products."""
+    norm, so a topic's best cosine is the largest of its phrases' dot products.
+
+    Common features ("jak", "inhibitor", "what") are in most questions and in hundreds of
+    phrases. Their part of each topic's best dot product depends only on which of them the
+    question has, with what weights, so it is worked out once per such combination and
+    remembered; a question then walks only its rarer features' phrases. Exact: a phrase the
+    rare features touch scores its rare part plus its common part, and one they miss scores
+    its common part alone, which the remembered best already bounds."""
 
     def __init__(
         self, topic_ids: Iterable[str], phrases: Iterable[tuple[str, Mapping[str, float]]]
@@ -649,26 +660,57 @@ class _PhraseIndex:
                 by_topic[topic_id].append(vector)
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._ranges: list[tuple[str, int, int]] = []  # topic, first and past-last phrase
-        size = 0
+        self._topic_of: list[str] = []
+        normalised: list[dict[str, float]] = []
         for topic_id, vectors in by_topic.items():
             if not vectors:
                 continue
-            self._ranges.append((topic_id, size, size + len(vectors)))
+            self._ranges.append((topic_id, len(normalised), len(normalised) + len(vectors)))
             for vector in vectors:
                 norm = math.sqrt(sum(w * w for w in vector.values()))
-                for feature, weight in vector.items():
-                    self._postings[feature].append((size, weight / norm))
-                size += 1
-        self._size = size
+                normalised.append({f: w / norm for f, w in vector.items()})
+                self._topic_of.append(topic_id)
+        for index, vector in enumerate(normalised):
+            for feature, weight in vector.items():
+                self._postings[feature].append((index, weight))
+        self._size = len(normalised)
+        self._common = frozenset(
+            f for f, p in self._postings.items() if len(p) >= COMMON_FEATURE_SHARE * self._size
+        )
+        # Each phrase's weights on the common features, for the phrases a question touches.
+        self._common_weights = [
+            {f: w for f, w in vector.items() if f in self._common} for vector in normalised
+        ]
+        self._common_best = lru_cache(maxsize=COMMON_CACHE_SIZE)(self._common_best_uncached)
 
     def best_by_topic(self, query: Mapping[str, float], query_norm: float) -> dict[str, float]:
         """Each topic's best cosine between the query and one of its phrases."""
-        dots = [0.0] * self._size
+        common = tuple(sorted((f, w) for f, w in query.items() if f in self._common))
+        best = dict(self._common_best(common))
         postings = self._postings
+        touched: dict[int, float] = {}
         for feature, q_weight in query.items():
+            if feature in self._common:
+                continue
             for index, weight in postings.get(feature, ()):
+                touched[index] = touched.get(index, 0.0) + q_weight * weight
+        topic_of, common_weights = self._topic_of, self._common_weights
+        for index, dot in touched.items():
+            weights = common_weights[index]
+            if weights:
+                dot += sum(w * weights.get(f, 0.0) for f, w in common)
+            topic_id = topic_of[index]
+            if dot > best[topic_id]:
+                best[topic_id] = dot
+        return {topic_id: best[topic_id] / query_norm for topic_id, _, _ in self._ranges}
+
+    def _common_best_uncached(self, common: tuple[tuple[str, float], ...]) -> dict[str, float]:
+        """Each topic's best dot product over the common features alone."""
+        dots = [0.0] * self._size
+        for feature, q_weight in common:
+            for index, weight in self._postings[feature]:
                 dots[index] += q_weight * weight
-        return {topic_id: max(dots[a:b]) / query_norm for topic_id, a, b in self._ranges}
+        return {topic_id: max(dots[a:b]) for topic_id, a, b in self._ranges}
 
 
 class Router:

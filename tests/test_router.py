@@ -492,3 +492,39 @@ def test_did_you_mean_one_topic_then_yes_answers_it(guide):
     declined = conversation.no(asked.state)
     assert declined.outcome == "prompt:anything_else"
     assert declined.state.offer is None
+
+
+# --- the phrase index ------------------------------------------------------------------------
+
+
+def test_the_phrase_index_finds_each_topics_best_cosine_as_a_plain_search_would():
+    import math
+    import random
+
+    from skill.router import _PhraseIndex
+
+    rng = random.Random(7)
+    features = ["jak", "inhibitor", "what", "how"] + [f"rare{i}" for i in range(40)]
+    phrases = []
+    for n in range(120):
+        chosen = {"jak", "inhibitor"} if n % 3 else {"what"}  # common: in many phrases
+        chosen |= set(rng.sample(features[4:], rng.randint(0, 3)))
+        phrases.append((f"topic{n % 5}", {f: rng.uniform(0.2, 1.0) for f in chosen}))
+    index = _PhraseIndex([f"topic{t}" for t in range(5)], phrases)
+    assert {"jak", "inhibitor", "what"} <= index._common
+
+    def plain(query):
+        q_norm = math.sqrt(sum(w * w for w in query.values()))
+        best = {}
+        for topic, vector in phrases:
+            norm = math.sqrt(sum(w * w for w in vector.values()))
+            dot = sum(w * vector.get(f, 0.0) for f, w in query.items()) / (norm * q_norm)
+            best[topic] = max(best.get(topic, 0.0), dot)
+        return best
+
+    for _ in range(200):
+        chosen = rng.sample(features, rng.randint(1, 6))
+        query = {f: rng.uniform(0.1, 1.0) for f in chosen}
+        q_norm = math.sqrt(sum(w * w for w in query.values()))
+        found = index.best_by_topic(query, q_norm)
+        assert found == pytest.approx(plain(query), abs=1e-12)
