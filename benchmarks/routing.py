@@ -8,8 +8,8 @@ Run from the project root:
     python -m benchmarks.routing --tune          # choose weights and bands on the development set
     python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
 
-Two question files. `questions.yaml` (2259 questions: the first set, both of its halves, and
-four former held-out sets) is the development set: everything is tuned on it, and `--crossval`
+Two question files. `questions.yaml` (2694 questions: the first set, both of its halves, and
+five former held-out sets) is the development set: everything is tuned on it, and `--crossval`
 estimates how the tuning generalises (choose the scoring weights and the bands on four folds,
 score the fifth, five times; folds by a stable hash of the text). `heldout_questions.yaml` is
 the held-out set: written by someone who never saw the router, never tuned on, read only for

@@ -12,8 +12,14 @@ from app import create_app
 from skill.assembly import load_conversation
 from skill.dialog import Conversation
 from skill.envelopes import request_envelope
+from skill.guide import Guide, load_guide
 
 SKILL_ID = "amzn1.ask.skill.00000000-1111-2222-3333-444444444444"
+
+
+@pytest.fixture(scope="session")
+def guide() -> Guide:
+    return load_guide()
 
 
 @pytest.fixture(scope="session")

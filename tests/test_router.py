@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from skill.dialog import Conversation, DialogState, Offer
-from skill.guide import Guide, GuideError, load_guide
+from skill.guide import Guide, GuideError
 from skill.prompts import load_prompts
 from skill.router import (
     ROUTER_VOCABULARY_FILE,
@@ -27,11 +27,6 @@ from skill.router import (
     stem,
 )
 from skill.safety import check_question
-
-
-@pytest.fixture(scope="module")
-def guide() -> Guide:
-    return load_guide()
 
 
 @pytest.fixture(scope="module")
