@@ -32,10 +32,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "will it work straight away": "faq_time_to_improve",
-    "what are the upsides of these drugs": "benefits",
-    "can i keep taking my painkillers": "faq_other_medications",
-    "how do they work on the cells": "how_jak_inhibitors_work",
+    "why do i need regular appointments": "monitoring",
+    "how many weeks before i notice a difference": "faq_time_to_improve",
+    "can they give me headaches": "risks_and_side_effects",
+    "what's this thing going to tell me": "about_the_guide",
 }
 
 
