@@ -121,13 +121,14 @@ def test_listen_recognises_a_spoken_question_and_answers_it(alexa, tmp_path):
     from speech.recognition import QuestionRecogniser
 
     question = tmp_path / "question.wav"
-    LocalVoice().write_wav("<speak>what are the side effects</speak>", question)
+    # A sample question the recogniser hears word for word from espeak's voice (it hears "side
+    # effects" as "side the benefits" now and then: benchmarks/voice_roundtrip.py has the rates).
+    LocalVoice().write_wav("<speak>how soon will i feel better</speak>", question)
     recogniser = QuestionRecogniser(offline.recognition_sentences(alexa), cache_dir=tmp_path)
     out = io.StringIO()
     heard, turn = offline.listen(
         alexa, question, recogniser, LocalVoice(), out, wav=tmp_path / "a.wav"
     )
-    # The recogniser may drop a plural; the router still finds the topic.
-    assert heard.startswith("what are the side effect")
-    assert turn.envelope["sessionAttributes"]["topic"] == "risks_and_side_effects"
+    assert heard == "how soon will i feel better"
+    assert turn.envelope["sessionAttributes"]["topic"] == "faq_time_to_improve"
     assert out.getvalue().startswith(f"heard: {heard}\n")
