@@ -11,7 +11,10 @@ Run from the project root:
 Two question files. `questions.yaml` (2694 questions: the first set, both of its halves, and
 five former held-out sets) is the development set: everything is tuned on it, and `--crossval`
 estimates how the tuning generalises (choose the scoring weights and the bands on four folds,
-score the fifth, five times; folds by a stable hash of the text). `heldout_questions.yaml` is
+score the fifth, five times; folds by a stable hash of each question's sample form). The
+development questions' plain paraphrases are also sample questions of the guide
+(`benchmarks.question_samples`), so every figure on them, and the tuning, scores each question
+with a router built without its fold's samples. `heldout_questions.yaml` is
 the held-out set: written by someone who never saw the router, never tuned on, read only for
 the final report, which uses every entry; once it has been looked at, it joins the development
 set and a fresh one is written. Without it, the report falls back to the held-out half of
