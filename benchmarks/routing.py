@@ -666,8 +666,8 @@ def crossval(questions: Sequence[Question], weight_grid: Sequence[Weights]) -> s
     scored folds, so every question is scored by a setting that was not tuned on it."""
     tuner = Tuner(questions, weight_grid)
     pooled: list[Outcome] = []
-    lines = [f"Cross-validation: {FOLDS} folds by a hash of the text, {len(weight_grid)} weight "
-             "settings x the band grid chosen on the other four folds"]  # fmt: skip
+    lines = [f"Cross-validation: {FOLDS} folds by a hash of the sample form, {len(weight_grid)} "
+             "weight settings x the band grid chosen on the other four folds"]  # fmt: skip
     per_fold: list[dict[str, float]] = []
     for fold in range(FOLDS):
         train = {i for i, q in enumerate(tuner.questions) if fold_of(q) != fold}
