@@ -76,6 +76,8 @@ WORD_CACHE_SIZE = 16384
 # the combinations of common features questions bring are few, and remembered.
 COMMON_FEATURE_SHARE = 0.04
 COMMON_CACHE_SIZE = 4096
+# The out-of-domain group of a question that names another medicine without the treatment.
+ANOTHER_MEDICINE_ALONE = "another_medicine_alone"
 # Single letters spelled out that are also words; a run of these alone is not joined.
 _LETTER_WORDS = frozenset({"a", "i"})
 
@@ -134,6 +136,9 @@ class Vocabulary:
     as_disease_before: frozenset[str]
     as_word_before: frozenset[str]
     out_of_domain: Mapping[tuple[str, ...], str]
+    # Another medicine named without the treatment: outside the guide (see the vocabulary).
+    medicine_names: frozenset[str]
+    treatment_words: frozenset[str]
     source: Path
 
 
@@ -235,6 +240,12 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         as_disease_after=words("disease_after", data.get("as_the_disease"), "as_the_disease: "),
         as_disease_before=words("disease_before", data.get("as_the_disease"), "as_the_disease: "),
         as_word_before=words("word_before", data.get("as_the_disease"), "as_the_disease: "),
+        medicine_names=words(
+            "names", data.get("another_medicine_alone"), "another_medicine_alone: "
+        ),
+        treatment_words=words(
+            "unless", data.get("another_medicine_alone"), "another_medicine_alone: "
+        ),
         out_of_domain=out_of_domain,
         source=path,
     )
@@ -407,17 +418,22 @@ class _Reader:
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
+        return self._fillers.apply(self._synonyms.apply(self._heard_words(text)))
+
+    def _heard_words(self, text: str) -> list[str]:
+        """The words as heard: letters joined, mishearings mended, split words joined."""
         tokens = self._misheard.apply(
             _join_letters(normalise(text).split(), self.vocabulary.letter_names)
         )
-        tokens = self._join_split_words(self._split_merged_words(tokens))
-        tokens = self._synonyms.apply(tokens)
-        return self._fillers.apply(tokens)
+        return self._join_split_words(self._split_merged_words(tokens))
 
     def read(self, question: str) -> Reading:
-        tokens = self.surface_words(question)
-        groups = sorted({self._ood_group[p] for p in self._out_of_domain.find(tokens)})
+        heard = self._heard_words(question)
+        tokens = self._fillers.apply(self._synonyms.apply(heard))
+        groups = {self._ood_group[p] for p in self._out_of_domain.find(tokens)}
         vocab = self.vocabulary
+        if not vocab.medicine_names.isdisjoint(heard) and vocab.treatment_words.isdisjoint(heard):
+            groups.add(ANOTHER_MEDICINE_ALONE)
         terms: list[str] = []
         unknown: list[str] = []
         common: list[str] = []
@@ -457,7 +473,7 @@ class _Reader:
             unknown=tuple(unknown),
             common=tuple(common),
             fuzzy=tuple(fuzzy),
-            out_of_domain=tuple(groups),
+            out_of_domain=tuple(sorted(groups)),
             spelled=tuple(spelled),
         )
 

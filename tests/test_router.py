@@ -202,6 +202,22 @@ def test_letter_names_that_are_everyday_words_or_stand_alone_stay_words(router):
     assert router.read("what is ay ess").terms == ("what", stem("spondylitis"))
 
 
+@pytest.mark.parametrize(
+    "question, alone",
+    [
+        ("what are the side effects of ibuprofen", True),
+        ("can i take ibuprofen and paracetamol together", True),
+        ("can i take ibuprofen with it", False),
+        ("is paracetamol safe with jak inhibitors", False),
+        ("can i keep taking my painkillers", False),  # no medicine named
+    ],
+)
+def test_another_medicine_named_without_the_treatment_is_outside_the_guide(
+    router, question, alone
+):
+    assert ("another_medicine_alone" in router.read(question).out_of_domain) is alone
+
+
 def test_a_split_word_the_vocabulary_reads_is_joined(router):
     # "re cap" -> "recap", a synonym of "summary"; "hibi ters" -> "hibiters", a mishearing
     assert stem("summary") in router.read("can you re cap it").terms
@@ -297,6 +313,10 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
             "bands: field 'offer_min_score' must be a number from 0 to 1",
         ),
         (lambda d: d.update(synonyms=["kick in"]), "field 'synonyms' must map phrases to phrases"),
+        (
+            lambda d: d["another_medicine_alone"].pop("unless"),
+            "another_medicine_alone: field 'unless' must be a non-empty list of words",
+        ),
         (
             lambda d: d["letter_names"].update(jay="jj"),
             "field 'letter_names' must map words to single letters",
