@@ -40,6 +40,7 @@ def verdict(question, prompts):
         ("is a higher dose right for me", "dose"),
         ("should i stop", "dose"),
         ("should i double up if i missed one", "dose"),
+        ("should i take two tomorrow because i forgot today", "dose"),
         ("can i cut my dose down myself", "dose"),
         ("can i stop my methotrexate now that i am on a jak", "dose"),
         ("can i just stop now that i feel better", "dose"),

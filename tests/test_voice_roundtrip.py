@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "why do i need regular appointments": "monitoring",
-    "how many weeks before i notice a difference": "faq_time_to_improve",
-    "can they give me headaches": "risks_and_side_effects",
-    "what's this thing going to tell me": "about_the_guide",
+    "when can i expect to see results": "faq_time_to_improve",
+    "which jak inhibitor is best for me": "choosing_a_jak_inhibitor",
+    "will i ever be rid of this back disease": "faq_cure",
+    "how does as affect your day to day life": "understanding_as",
 }
 
 
