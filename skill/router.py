@@ -1,11 +1,12 @@
 """Route a spoken question to the guide topic that answers it, with a confidence band.
 
-Pure Python, no model files: the guide is small (seventeen topics, a few hundred sample
+Pure Python, no model files: the guide is small (seventeen topics, about two thousand sample
 questions), so a careful reading of the question and a weighted word match are enough, start
 in milliseconds and cost nothing to ship.
 
 Reading a question (vocabulary data in `router_vocabulary.yaml`):
-  1. normalise (lower case, apostrophes dropped), join spelled letters ("j a k" -> "jak");
+  1. normalise (lower case, apostrophes dropped), join spelled letters ("j a k", "jay a k"
+     -> "jak");
   2. fix misheard forms ("jack in hibitors", "and closing spondylitis", "side affects");
   3. join split words when the joined form is a guide word ("tab lets", "acu puncture"), and
      split merged ones ("sideeffects");
@@ -13,7 +14,8 @@ Reading a question (vocabulary data in `router_vocabulary.yaml`):
   5. drop fillers ("um", "alexa", "can you tell me", "please");
   6. spelled-out numbers and digits become "number"; stopwords are dropped;
   7. an unknown word is matched to a guide word by sound and spelling ("jock" -> "jak"),
-     or else stays unknown, and an out-of-domain word ("weather", "xeljanz") is noted.
+     or else stays unknown, and an out-of-domain word ("weather", "xeljanz") is noted, as
+     is another medicine named without the treatment ("side effects of ibuprofen").
 
 Scoring a topic (all in [0, 1]):
   coverage   the share of the question's weighted words (rarer words weigh more; unknown
@@ -31,8 +33,10 @@ Scoring a topic (all in [0, 1]):
              does not cover. 1 means every word of the question is the topic's and it matches
              a sample question exactly; 0 means nothing in common.
 
-The band comes from the top score and its gap to the second (see `band_for`). The thresholds
-(`bands:`) and the weights (`scoring:`) live in the vocabulary file and are chosen together by
+The band comes from the top score and its gap to the second (see `band_for`); an unsure
+question whose top topic scores at least `offer_min_score` is declined with that topic offered
+as the nearest part of the guide (`RouteDecision.nearest`). The thresholds (`bands:`) and the
+weights (`scoring:`) live in the vocabulary file and are chosen together by
 `python -m benchmarks.routing --tune --write` over the development questions; `--crossval`
 estimates how well that choice does on questions it was not chosen on.
 """
