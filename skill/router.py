@@ -72,6 +72,8 @@ MIN_EVIDENCE = 0.8
 # How a topic's credit for its own word falls with how rarely its phrases use the word,
 # relative to the topic that uses it most (0: every own word counts in full).
 OWN_WORD_POWER = 0.1
+# How close a split word holding a real word must be to a guide word to be joined into it.
+NEAR_WORD_CUTOFF = 0.9
 # A word matched by sound or spelling counts a little less than one heard right.
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
@@ -509,6 +511,10 @@ class _Reader:
                     # never "inhibitors cost" -> "inhibitors"
                     cutoff = 0.8 if unknown >= 2 else 0.88
                     target = self._closest(joined, cutoff, max_length_change=2)
+                elif len(joined) >= 9:
+                    # A real word in a split one ("improve mints", "inhibit tours"): only when
+                    # the whole is nearly a guide word, letter for letter.
+                    target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
                 if target:
                     out.append(target)
                     i += n

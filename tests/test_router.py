@@ -218,6 +218,25 @@ def test_another_medicine_named_without_the_treatment_is_outside_the_guide(
     assert ("another_medicine_alone" in router.read(question).out_of_domain) is alone
 
 
+@pytest.mark.parametrize(
+    "heard, joined",
+    [
+        ("when will i see improve mints", "improvement"),  # "improve" is a word, "mints" not
+        ("will jack inhibit tours help", "inhibitors"),
+    ],
+)
+def test_a_split_word_holding_a_real_word_is_joined_when_nearly_a_guide_word(
+    router, heard, joined
+):
+    assert joined in router.read(heard).spelled
+
+
+def test_real_words_beside_a_guide_word_are_not_swallowed(router):
+    assert router.read("are jak inhibitors cost effective").spelled == (
+        "jak", "inhibitors", "cost", "effective"
+    )
+
+
 def test_a_split_word_the_vocabulary_reads_is_joined(router):
     # "re cap" -> "recap", a synonym of "summary"; "hibi ters" -> "hibiters", a mishearing
     assert stem("summary") in router.read("can you re cap it").terms
