@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ WORD_CACHE_SIZE = 16384
 # A feature in at least this share of a phrase index's phrases is common (see `_PhraseIndex`);
 # the combinations of common features questions bring are few, and remembered.
 COMMON_FEATURE_SHARE = 0.04
-COMMON_CACHE_SIZE = 4096
+COMMON_CACHE_SIZE = 512
 # The out-of-domain group of a question that names another medicine without the treatment.
 ANOTHER_MEDICINE_ALONE = "another_medicine_alone"
 # Single letters spelled out that are also words; a run of these alone is not joined.
@@ -703,16 +704,13 @@ class _PhraseIndex:
         self._common = frozenset(
             f for f, p in self._postings.items() if len(p) >= COMMON_FEATURE_SHARE * self._size
         )
-        # Each phrase's weights on the common features, for the phrases a question touches.
-        self._common_weights = [
-            {f: w for f, w in vector.items() if f in self._common} for vector in normalised
-        ]
         self._common_best = lru_cache(maxsize=COMMON_CACHE_SIZE)(self._common_best_uncached)
 
     def best_by_topic(self, query: Mapping[str, float], query_norm: float) -> dict[str, float]:
         """Each topic's best cosine between the query and one of its phrases."""
         common = tuple(sorted((f, w) for f, w in query.items() if f in self._common))
-        best = dict(self._common_best(common))
+        common_best, common_dots = self._common_best(common)
+        best = dict(common_best)
         postings = self._postings
         touched: dict[int, float] = {}
         for feature, q_weight in query.items():
@@ -720,23 +718,25 @@ class _PhraseIndex:
                 continue
             for index, weight in postings.get(feature, ()):
                 touched[index] = touched.get(index, 0.0) + q_weight * weight
-        topic_of, common_weights = self._topic_of, self._common_weights
+        topic_of = self._topic_of
         for index, dot in touched.items():
-            weights = common_weights[index]
-            if weights:
-                dot += sum(w * weights.get(f, 0.0) for f, w in common)
+            dot += common_dots[index]
             topic_id = topic_of[index]
             if dot > best[topic_id]:
                 best[topic_id] = dot
         return {topic_id: best[topic_id] / query_norm for topic_id, _, _ in self._ranges}
 
-    def _common_best_uncached(self, common: tuple[tuple[str, float], ...]) -> dict[str, float]:
-        """Each topic's best dot product over the common features alone."""
+    def _common_best_uncached(
+        self, common: tuple[tuple[str, float], ...]
+    ) -> tuple[dict[str, float], array[float]]:
+        """Each topic's best dot product over the common features alone, and each phrase's
+        (kept compact: a few hundred combinations are remembered)."""
         dots = [0.0] * self._size
         for feature, q_weight in common:
             for index, weight in self._postings[feature]:
                 dots[index] += q_weight * weight
-        return {topic_id: max(dots[a:b]) for topic_id, a, b in self._ranges}
+        best = {topic_id: max(dots[a:b]) for topic_id, a, b in self._ranges}
+        return best, array("d", dots)
 
 
 class Router:
