@@ -8,8 +8,10 @@ Reading a question (vocabulary data in `router_vocabulary.yaml`):
   1. normalise (lower case, apostrophes dropped), join spelled letters ("j a k", "jay a k"
      -> "jak");
   2. fix misheard forms ("jack in hibitors", "and closing spondylitis", "side affects");
-  3. join split words when the joined form is a guide word ("tab lets", "acu puncture"), and
-     split merged ones ("sideeffects");
+  3. join split words when the joined form is a guide word ("tab lets", "acu puncture") or
+     sounds like one ("con clue shun", "spawn delight us"), and split merged ones
+     ("sideeffects"); a word that sounds like "jak" before "inhibitors" is "jak" ("jaguar
+     inhibitors": the guide names no other inhibitors);
   4. say everyday words the guide's way ("kick in" -> "start working");
   5. drop fillers ("um", "alexa", "can you tell me", "please");
   6. spelled-out numbers and digits become "number"; stopwords are dropped;
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -75,6 +78,9 @@ MIN_EVIDENCE = 0.8
 OWN_WORD_POWER = 0.1
 # How close a split word holding a real word must be to a guide word to be joined into it.
 NEAR_WORD_CUTOFF = 0.9
+# Split pieces that sound like a guide word together must also be this close to it, letter
+# for letter.
+SPLIT_SOUND_RATIO = 0.5
 # A word matched by sound or spelling counts a little less than one heard right.
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
@@ -142,6 +148,7 @@ class Vocabulary:
     as_disease_after: frozenset[str]
     as_disease_before: frozenset[str]
     as_word_before: frozenset[str]
+    as_heard: frozenset[str]
     out_of_domain: Mapping[tuple[str, ...], str]
     # Another medicine named without the treatment: outside the guide (see the vocabulary).
     medicine_names: frozenset[str]
@@ -247,6 +254,7 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         as_disease_after=words("disease_after", data.get("as_the_disease"), "as_the_disease: "),
         as_disease_before=words("disease_before", data.get("as_the_disease"), "as_the_disease: "),
         as_word_before=words("word_before", data.get("as_the_disease"), "as_the_disease: "),
+        as_heard=words("heard_as", data.get("as_the_disease"), "as_the_disease: "),
         medicine_names=words(
             "names", data.get("another_medicine_alone"), "another_medicine_alone: "
         ),
@@ -281,8 +289,9 @@ def stem(word: str) -> str:
 
 
 _PHONETIC_PAIRS = (
-    ("tch", "ch"), ("sch", "sk"), ("ph", "f"), ("gh", "g"), ("ck", "k"), ("qu", "kw"),
-    ("wh", "w"), ("th", "0"), ("sh", "x"), ("ch", "x"), ("dg", "j"),
+    ("tch", "ch"), ("sch", "sk"), ("ph", "f"), ("ght", "t"), ("gh", "g"), ("ck", "k"), ("qu", "kw"),
+    ("wh", "w"), ("th", "0"), ("sh", "x"), ("ch", "x"), ("dg", "j"), ("tion", "xon"),
+    ("sion", "xon"),
 )  # fmt: skip
 
 
@@ -317,8 +326,8 @@ def phonetic_key(word: str) -> str:
             c = "p"
         elif c == "v":
             c = "f"
-        elif c in "hw" and nxt not in "aeiou":
-            continue
+        elif c in "hw" and (nxt not in "aeiou" or (i > 0 and w[i - 1] not in "aeiouy")):
+            continue  # silent: 'rheumatologist' sounds like 'roomatologist'
         if not out or out[-1] != c:
             out.append(c)
     return "".join(out)
@@ -404,6 +413,7 @@ class _Reader:
         self._is_known = lru_cache(maxsize=WORD_CACHE_SIZE)(self._is_known_uncached)
         self._sounds_like = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_like_uncached)
         self._closest = lru_cache(maxsize=WORD_CACHE_SIZE)(self._closest_uncached)
+        self._sounds_whole = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_whole_uncached)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of the guide's own texts to the words the reader knows."""
@@ -420,7 +430,9 @@ class _Reader:
                     self._by_key[phonetic_key(word)].add(word)
                     self._by_initial[word[0]].add(word)
             if new_words:  # what was remembered may no longer hold
-                for cached in (self._is_known, self._sounds_like, self._closest):
+                for cached in (
+                    self._is_known, self._sounds_like, self._closest, self._sounds_whole
+                ):
                     cached.cache_clear()
 
     def surface_words(self, text: str) -> list[str]:
@@ -432,7 +444,7 @@ class _Reader:
         tokens = self._misheard.apply(
             _join_letters(normalise(text).split(), self.vocabulary.letter_names)
         )
-        return self._join_split_words(self._split_merged_words(tokens))
+        return _jak_before_inhibitor(self._join_split_words(self._split_merged_words(tokens)))
 
     def read(self, question: str) -> Reading:
         heard = self._heard_words(question)
@@ -447,7 +459,7 @@ class _Reader:
         fuzzy: list[str] = []
         spelled: list[str] = []
         for i, token in enumerate(tokens):
-            if token == "as" and self._as_is_disease(tokens, i):
+            if (token == "as" or token in vocab.as_heard) and self._as_is_disease(tokens, i):
                 terms.append(stem("spondylitis"))
                 spelled.append("spondylitis")
                 continue
@@ -516,6 +528,15 @@ class _Reader:
                     # A real word in a split one ("improve mints", "inhibit tours"): only when
                     # the whole is nearly a guide word, letter for letter.
                     target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
+                if (
+                    not target
+                    and len(joined) >= 6
+                    and pieces[0] not in self.vocabulary.stopwords
+                    and not any(len(p) > 3 and self._is_guide_word(p) for p in pieces)
+                ):
+                    # Pieces that sound like a guide word together: "con clue shun",
+                    # "room a tologist", "spawn delight us".
+                    target = self._sounds_whole(joined)
                 if target:
                     out.append(target)
                     i += n
@@ -550,6 +571,9 @@ class _Reader:
                 out.append(token)
         return out
 
+    def _is_guide_word(self, token: str) -> bool:
+        return token in self.known_words or stem(token) in self.known_stems
+
     def _is_known_uncached(self, token: str) -> bool:
         return (
             token in self.vocabulary.stopwords
@@ -572,6 +596,14 @@ class _Reader:
             return self._closest(token, 0.8)
         return None
 
+    def _sounds_whole_uncached(self, joined: str) -> str | None:
+        """The guide word that split pieces, run together, sound like, if any."""
+        same_sound = self._by_key.get(phonetic_key(joined), ())
+        if not same_sound:
+            return None
+        best = max(same_sound, key=lambda w: (_ratio(joined, w), w))
+        return best if _ratio(joined, best) >= SPLIT_SOUND_RATIO else None
+
     def _closest_uncached(
         self, token: str, cutoff: float, max_length_change: int = 3
     ) -> str | None:
@@ -583,6 +615,22 @@ class _Reader:
             if ratio > best_ratio or (ratio == best_ratio and best is not None and word < best):
                 best, best_ratio = word, ratio
         return best
+
+
+_INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
+# The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk'.
+_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k")
+
+
+def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
+    """'jaguar inhibitors' -> 'jak inhibitors': the only inhibitors the guide names are JAK
+    inhibitors, so a word that sounds like 'jak' before 'inhibitor' was meant as 'jak'."""
+    if _INHIBITOR_WORDS.isdisjoint(tokens):
+        return tokens
+    return [
+        "jak" if nxt in _INHIBITOR_WORDS and _SOUNDS_LIKE_JAK.match(phonetic_key(tok)) else tok
+        for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
+    ]
 
 
 @lru_cache(maxsize=65536)

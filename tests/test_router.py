@@ -237,6 +237,50 @@ def test_real_words_beside_a_guide_word_are_not_swallowed(router):
     )
 
 
+@pytest.mark.parametrize(
+    "heard, joined",
+    [
+        ("what's the con clue shun of the guide", "conclusion"),
+        ("what is ankylosing spawn delight us", "spondylitis"),
+        ("do jack inhibitors come in tab lit form", "tablet"),
+        ("is fizz ical therapy good", "physical"),
+    ],
+)
+def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, heard, joined):
+    assert joined in router.read(heard).spelled
+
+
+def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(router):
+    # "any in ter" sounds like "intro"; "take ace" like "teach": neither is joined.
+    assert router.read("is there any in ter action").spelled[:1] != ("intro",)
+    assert "take" in router.read("can i take ace inhibitors with jak inhibitors").spelled
+
+
+@pytest.mark.parametrize("heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk"])
+def test_a_word_that_sounds_like_jak_before_inhibitors_is_jak(router, heard):
+    assert router.read(f"what are {heard} inhibitors").spelled == ("what", "jak", "inhibitors")
+
+
+def test_other_inhibitors_stay_themselves(router):
+    assert router.read("what are proton pump inhibitors").spelled == (
+        "what", "proton", "pump", "inhibitors"
+    )
+    assert router.read("are ace inhibitors safe").spelled[:2] == ("ace", "inhibitors")
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("can jak inhibitors cure ace", "faq_cure"),  # "A S" heard as one word
+        ("what are the symptoms of ace", "understanding_as"),
+        ("what are the sign effects of jak inhibitors", "risks_and_side_effects"),
+        ("does a healthy wait help with as", "lifestyle"),
+    ],
+)
+def test_more_misheard_forms_reach_the_right_topic(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+
+
 def test_a_split_word_the_vocabulary_reads_is_joined(router):
     # "re cap" -> "recap", a synonym of "summary"; "hibi ters" -> "hibiters", a mishearing
     assert stem("summary") in router.read("can you re cap it").terms
