@@ -37,7 +37,8 @@ def frames(path):
         ("stop", "AMAZON.StopIntent", {}),
         ("list topics", "ListTopicsIntent", {}),
         ("What's the bottom line?", "ClosingIntent", {}),
-        ("what about the dose", "QuestionIntent", {"query": "the dose"}),
+        ("what about the blood tests", "QuestionIntent", {"query": "the blood tests"}),
+        ("what about the dose", "DosageIntent", {}),  # a sample utterance wins over a carrier
         ("does it upset your tummy", "QuestionIntent", {"query": "does it upset your tummy"}),
         ("i have chest pain", "MedicalEmergencyIntent", {}),
     ],
