@@ -372,11 +372,16 @@ class GridPoint:
 SMOOTHING_STEPS = 2
 
 # The scoring weights tried (skill.router.Weights); each with every band setting.
+# Around the last choice before the likelihood signal came (similarity 0.40, spelling 0.10,
+# guide text credit 0.20): each value more costs a full out-of-fold run per setting.
 WEIGHT_GRID = [
-    Weights(similarity_share=sim, spelling_share=spell, guide_text_credit=text)
-    for sim in (0.1, 0.2, 0.3, 0.4)
-    for spell in (0.0, 0.1, 0.2)
-    for text in (0.2, 0.35, 0.5)
+    Weights(
+        similarity_share=sim, spelling_share=spell, guide_text_credit=text, likelihood_share=lik
+    )
+    for sim in (0.3, 0.4, 0.5)
+    for spell in (0.1, 0.2)
+    for text in (0.2, 0.35)
+    for lik in (0.1, 0.2, 0.3)
 ]
 FOLDS = 5
 
@@ -649,7 +654,8 @@ class Tuner:
 def _weights_text(w: Weights) -> str:
     return (
         f"similarity {w.similarity_share:.2f}, spelling {w.spelling_share:.2f}, "
-        f"coverage {w.coverage_share:.2f}, guide text credit {w.guide_text_credit:.2f}"
+        f"likelihood {w.likelihood_share:.2f}, coverage {w.coverage_share:.2f}, "
+        f"guide text credit {w.guide_text_credit:.2f}"
     )
 
 
@@ -740,6 +746,7 @@ def write_settings(bands: Bands, weights: Weights, path: Path = ROUTER_VOCABULAR
         "similarity_share": weights.similarity_share,
         "spelling_share": weights.spelling_share,
         "guide_text_credit": weights.guide_text_credit,
+        "likelihood_share": weights.likelihood_share,
     }
     for key, value in values.items():
         text, count = re.subn(rf"(?m)^(  {key}: ).*$", rf"\g<1>{value:.2f}", text)

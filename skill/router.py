@@ -25,12 +25,16 @@ Scoring a topic (all in [0, 1]):
              counts a little less for a topic whose phrases use it only in passing);
   similarity the cosine between the question and the topic's closest sample question
              (words and word pairs), scaled by the share of the question that is known.
+  likelihood how likely the question's words are among the topic's sample questions' words
+             against the other topics' (a naive Bayes posterior over the topics): a
+             discriminative view that weighs a word by how much it tells the topics apart,
+             where similarity needs one sample that says most of the question;
   spelling   the cosine of letter trigrams (rarer trigrams weigh more) between the question's
              content words run together and the topic's closest name (title, short name,
              keyword): a second, spelling-level view that still matches when a word was
              split, merged or misheard in a way no table lists ("inter act", "side efects",
              "summery").
-  score      a weighted mean of the three (`Weights`, the `scoring:` section of the vocabulary
+  score      a weighted mean of the four (`Weights`, the `scoring:` section of the vocabulary
              file), times `out_of_domain_factor` when the question names something the guide
              does not cover. 1 means every word of the question is the topic's and it matches
              a sample question exactly; 0 means nothing in common.
@@ -81,6 +85,9 @@ NEAR_WORD_CUTOFF = 0.9
 # Split pieces that sound like a guide word together must also be this close to it, letter
 # for letter.
 SPLIT_SOUND_RATIO = 0.5
+# Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
+# samples says is not impossible for it.
+LIKELIHOOD_SMOOTHING = 0.5
 # A word matched by sound or spelling counts a little less than one heard right.
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
@@ -123,10 +130,13 @@ class Weights:
     # How much a word of the topic's own guide text (not its samples, keywords or title)
     # counts, relative to a word of its sample questions.
     guide_text_credit: float = 0.5
+    # Share of the score from the topics' likelihood given the question's words (naive Bayes
+    # over the sample questions' words).
+    likelihood_share: float = 0.0
 
     @property
     def coverage_share(self) -> float:
-        return max(0.0, 1.0 - self.similarity_share - self.spelling_share)
+        return max(0.0, 1.0 - self.similarity_share - self.spelling_share - self.likelihood_share)
 
 
 @dataclass(frozen=True)
@@ -212,8 +222,9 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         similarity_share=number(scoring_raw, "similarity_share", "scoring: "),
         spelling_share=number(scoring_raw, "spelling_share", "scoring: "),
         guide_text_credit=number(scoring_raw, "guide_text_credit", "scoring: "),
+        likelihood_share=number(scoring_raw, "likelihood_share", "scoring: "),
     )
-    if weights.similarity_share + weights.spelling_share > 1:
+    if weights.similarity_share + weights.spelling_share + weights.likelihood_share > 1:
         raise GuideError(f"{name}: scoring: the shares add up to more than 1")
 
     fillers_raw = data.get("fillers")
@@ -849,6 +860,19 @@ class Router:
                 share = uses[topic_id][term] / most[term]
                 self._credit[term][topic_id] = max(credit_text, share**OWN_WORD_POWER)
 
+        # Each topic's log likelihood of each word its phrases use, and of a word they do not
+        # (add-LIKELIHOOD_SMOOTHING counts over the words some topic's phrases use).
+        words_used = {t for counts in uses.values() for t in counts if "_" not in t}
+        self._log_likelihood: dict[str, dict[str, float]] = {}
+        self._log_unseen: dict[str, float] = {}
+        for topic_id in self._topic_ids:
+            counts = {t: c for t, c in uses[topic_id].items() if "_" not in t}
+            total = sum(counts.values()) + LIKELIHOOD_SMOOTHING * len(words_used)
+            self._log_likelihood[topic_id] = {
+                t: math.log((c + LIKELIHOOD_SMOOTHING) / total) for t, c in counts.items()
+            }
+            self._log_unseen[topic_id] = math.log(LIKELIHOOD_SMOOTHING / total)
+
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
 
@@ -928,17 +952,41 @@ class Router:
 
         spelling = self._spelling(reading.spelled) if self.weights.spelling_share else {}
 
+        likelihood: Mapping[str, float] = {}
+        if self.weights.likelihood_share:
+            if frozenset(reading.terms) in self._phrases:
+                # One of the guide's own phrases is its topic's, whatever its words suggest.
+                likelihood = similarity
+            else:
+                likelihood = self._likelihood(t for t, _ in weights if t in self._idf)
+
         w = self.weights
         coverage_share = w.coverage_share
         similarity_share = w.similarity_share * known * evidence
         spelling_share = w.spelling_share * evidence
+        likelihood_share = w.likelihood_share * known * evidence
         factor = self.vocabulary.out_of_domain_factor if reading.out_of_domain else 1.0
         for topic_id in self._topic_ids:
             raw = coverage_share * coverage.get(topic_id, 0.0)
             raw += similarity_share * similarity.get(topic_id, 0.0)
             raw += spelling_share * spelling.get(topic_id, 0.0)
+            raw += likelihood_share * likelihood.get(topic_id, 0.0)
             scores[topic_id] = round(min(1.0, raw * factor), 4)
         return scores
+
+    def _likelihood(self, terms: Iterable[str]) -> dict[str, float]:
+        """Each topic's posterior given the question's words (equal priors, naive Bayes)."""
+        terms = list(terms)
+        if not terms:
+            return {}
+        log_odds = {
+            topic_id: sum(likely.get(t, self._log_unseen[topic_id]) for t in terms)
+            for topic_id, likely in self._log_likelihood.items()
+        }
+        top = max(log_odds.values())
+        odds = {topic_id: math.exp(v - top) for topic_id, v in log_odds.items()}
+        total = sum(odds.values())
+        return {topic_id: v / total for topic_id, v in odds.items()}
 
     def _spelling(self, words: Iterable[str]) -> dict[str, float]:
         """Each topic's best cosine of letter trigrams with one of its phrases."""

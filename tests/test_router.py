@@ -287,6 +287,30 @@ def test_a_split_word_the_vocabulary_reads_is_joined(router):
     assert router.read("jak in hibi ters").terms == ("jak", "inhibitor")
 
 
+def test_the_likelihood_signal_is_a_posterior_over_the_topics(guide):
+    likelihood_only = Router(
+        guide, weights=Weights(similarity_share=0, spelling_share=0, likelihood_share=1)
+    )
+    assert likelihood_only.weights.coverage_share == 0
+    scores = likelihood_only.scores("my tummy feels funny since the tablets")
+    assert sum(scores.values()) == pytest.approx(1, abs=0.001)
+    assert max(scores, key=scores.get) == "faq_side_effect_action"
+    # A word the guide does not know dilutes it: it is scaled by the share of the question known.
+    diluted = likelihood_only.scores("my tummy feels funny since the zorblax")
+    assert 0.5 < sum(diluted.values()) < 0.9
+    assert max(diluted, key=diluted.get) == "faq_side_effect_action"
+    assert set(likelihood_only.scores("zorblax").values()) == {0.0}
+
+
+def test_one_of_the_guide_s_own_phrases_is_its_topic_s_by_likelihood_too(guide, router):
+    likelihood_only = Router(
+        guide, weights=Weights(similarity_share=0, spelling_share=0, likelihood_share=1)
+    )
+    for topic in guide.topics:
+        for phrase in topic.samples[:5]:
+            assert likelihood_only.rank(phrase)[0].topic_id == router.rank(phrase)[0].topic_id
+
+
 def test_the_spelling_signal_matches_misspelt_and_run_together_words(guide):
     spelling_only = Router(guide, weights=Weights(similarity_share=0, spelling_share=1))
     assert spelling_only.weights == Weights(similarity_share=0, spelling_share=1)
@@ -398,6 +422,14 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
         (
             lambda d: d["scoring"].update(similarity_share=0.7, spelling_share=0.5),
             "scoring: the shares add up to more than 1",
+        ),
+        (
+            lambda d: d["scoring"].update(similarity_share=0.5, likelihood_share=0.6),
+            "scoring: the shares add up to more than 1",
+        ),
+        (
+            lambda d: d["scoring"].pop("likelihood_share"),
+            "scoring: field 'likelihood_share' must be a number from 0 to 1",
         ),
         (
             lambda d: d["scoring"].update(guide_text_credit=-1),
