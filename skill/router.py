@@ -419,6 +419,7 @@ class _Reader:
         self.known_stems: set[str] = set()
         self._by_key: dict[str, set[str]] = defaultdict(set)
         self._by_initial: dict[str, set[str]] = defaultdict(set)
+        self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
         # them, per reader, until the reader learns more words.
         self._is_known = lru_cache(maxsize=WORD_CACHE_SIZE)(self._is_known_uncached)
@@ -440,6 +441,7 @@ class _Reader:
                 if len(word) >= 4:
                     self._by_key[phonetic_key(word)].add(word)
                     self._by_initial[word[0]].add(word)
+                    self._letters[word] = Counter(word)
             if new_words:  # what was remembered may no longer hold
                 for cached in (
                     self._is_known, self._sounds_like, self._closest, self._sounds_whole
@@ -619,8 +621,14 @@ class _Reader:
         self, token: str, cutoff: float, max_length_change: int = 3
     ) -> str | None:
         best, best_ratio = None, cutoff
+        letters = Counter(token)
         for word in self._by_initial.get(token[0], ()):
             if abs(len(word) - len(token)) > max_length_change:
+                continue
+            # The letters the two share bound the ratio from above (SequenceMatcher's
+            # quick_ratio): a word that cannot reach the best so far skips the slow exact one.
+            shared = sum(min(n, self._letters[word].get(c, 0)) for c, n in letters.items())
+            if 2 * shared < best_ratio * (len(token) + len(word)):
                 continue
             ratio = _ratio(token, word)
             if ratio > best_ratio or (ratio == best_ratio and best is not None and word < best):
