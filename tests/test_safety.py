@@ -25,6 +25,10 @@ def verdict(question, prompts):
         ("his lips have puffed up", "medical"),
         ("my throat feels tight since the tablet", "medical"),
         ("her smile has gone lopsided", "medical"),
+        # "throat's" reads "throats": a body part with an s is the same body part.
+        ("my throat's swelling up after my tablet", "medical"),
+        ("my chest's really tight", "medical"),
+        ("my tongue's gone all puffy", "medical"),
         ("i'm numb down my left side", "medical"),
         ("my husband just collapsed", "medical"),
         ("the dog ate two of my tablets", "medical"),
@@ -50,6 +54,8 @@ def verdict(question, prompts):
         ("do breathing exercises help with as", None),
         ("how do jak inhibitors stop inflammation", None),
         ("will my dose change over time", None),
+        ("do these pills work by cutting off messages between cells", None),
+        ("can i cut my pills in half", "dose"),
         ("how much exercise should i do", None),
         # Stopping a habit is not stopping a medicine.
         ("should i stop smoking now i've got a s", None),
