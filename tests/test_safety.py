@@ -29,6 +29,7 @@ def verdict(question, prompts):
         ("my throat's swelling up after my tablet", "medical"),
         ("my chest's really tight", "medical"),
         ("my tongue's gone all puffy", "medical"),
+        ("my left arm's gone numb", "medical"),
         ("i'm numb down my left side", "medical"),
         ("my husband just collapsed", "medical"),
         ("the dog ate two of my tablets", "medical"),
