@@ -299,6 +299,7 @@ NEARLY_ANSWERED = [
     "what do my blood results mean",
     "are these tablets strong",
     "is gardening good for my back",
+    "what if it does not work for me",
 ]
 
 
