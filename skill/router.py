@@ -660,6 +660,9 @@ def _ratio(a: str, b: str) -> float:
 def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[str]:
     """'j a k' -> 'jak', and 'jay a k' or 'jay ay kay' too (letters heard as their names): a
     run of two or more letters, not only the words 'a' and 'i'."""
+    letters = [t for t in tokens if (len(t) == 1 and t.isalpha()) or t in letter_names]
+    if len(letters) < 2 or set(letters) <= _LETTER_WORDS:
+        return tokens  # no run of two letters that are not all 'a' and 'i'
     out: list[str] = []
     run: list[tuple[str, str]] = []  # (as heard, the letter)
     for token in [*tokens, ""]:
@@ -749,8 +752,13 @@ class _PhraseIndex:
         self, topic_ids: Iterable[str], phrases: Iterable[tuple[str, Mapping[str, float]]]
     ) -> None:
         by_topic: dict[str, list[Mapping[str, float]]] = {t: [] for t in topic_ids}
+        seen: set[tuple[str, frozenset[tuple[str, float]]]] = set()
         for topic_id, vector in phrases:
-            if vector:
+            # Phrases that read alike ("what are the side effects", "what are side effects")
+            # are one vector: a topic's best cosine is the same with one copy.
+            key = (topic_id, frozenset(vector.items()))
+            if vector and key not in seen:
+                seen.add(key)
                 by_topic[topic_id].append(vector)
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._ranges: list[tuple[str, int, int]] = []  # topic, first and past-last phrase
@@ -868,18 +876,18 @@ class Router:
                 share = uses[topic_id][term] / most[term]
                 self._credit[term][topic_id] = max(credit_text, share**OWN_WORD_POWER)
 
-        # Each topic's log likelihood of each word its phrases use, and of a word they do not
-        # (add-LIKELIHOOD_SMOOTHING counts over the words some topic's phrases use).
+        # Each topic's log likelihood of a word its phrases do not use, and how much more likely
+        # each word they use is (add-LIKELIHOOD_SMOOTHING counts over the words some topic's
+        # phrases use). Kept by word, so a question costs only the topics its words name.
         words_used = {t for counts in uses.values() for t in counts if "_" not in t}
-        self._log_likelihood: dict[str, dict[str, float]] = {}
         self._log_unseen: dict[str, float] = {}
+        self._log_gain: dict[str, dict[str, float]] = defaultdict(dict)
         for topic_id in self._topic_ids:
             counts = {t: c for t, c in uses[topic_id].items() if "_" not in t}
             total = sum(counts.values()) + LIKELIHOOD_SMOOTHING * len(words_used)
-            self._log_likelihood[topic_id] = {
-                t: math.log((c + LIKELIHOOD_SMOOTHING) / total) for t, c in counts.items()
-            }
             self._log_unseen[topic_id] = math.log(LIKELIHOOD_SMOOTHING / total)
+            for term, count in counts.items():
+                self._log_gain[term][topic_id] = math.log(1 + count / LIKELIHOOD_SMOOTHING)
 
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
@@ -987,10 +995,10 @@ class Router:
         terms = list(terms)
         if not terms:
             return {}
-        log_odds = {
-            topic_id: sum(likely.get(t, self._log_unseen[topic_id]) for t in terms)
-            for topic_id, likely in self._log_likelihood.items()
-        }
+        log_odds = {topic_id: len(terms) * unseen for topic_id, unseen in self._log_unseen.items()}
+        for term in terms:
+            for topic_id, gain in self._log_gain.get(term, {}).items():
+                log_odds[topic_id] += gain
         top = max(log_odds.values())
         odds = {topic_id: math.exp(v - top) for topic_id, v in log_odds.items()}
         total = sum(odds.values())

@@ -22,11 +22,19 @@ class SsmlError(ValueError):
 
 def build_ssml(paragraphs: Sequence[str], pronunciations: Mapping[str, str]) -> str:
     """Escape each paragraph, apply the lexicon, join with pauses and wrap in <speak>."""
-    texts = [_XML_FORBIDDEN.sub("", p).strip() for p in paragraphs]
-    pieces = [_apply_lexicon(escape(t), pronunciations) for t in texts if t]
+    lexicon = tuple(pronunciations.items())
+    pieces = [piece for piece in (_spoken_piece(p, lexicon) for p in paragraphs) if piece]
     ssml = "<speak>" + PAUSE_BETWEEN_IDEAS.join(pieces) + "</speak>"
     check_ssml(ssml)
     return ssml
+
+
+# The skill says the same few hundred paragraphs again and again: build each once.
+@lru_cache(maxsize=4096)
+def _spoken_piece(paragraph: str, lexicon: tuple[tuple[str, str], ...]) -> str:
+    """One paragraph escaped, with the lexicon applied ('' when nothing is left to say)."""
+    text = _XML_FORBIDDEN.sub("", paragraph).strip()
+    return _apply_lexicon(escape(text), dict(lexicon)) if text else ""
 
 
 def check_ssml(ssml: str) -> None:
