@@ -244,6 +244,7 @@ def test_real_words_beside_a_guide_word_are_not_swallowed(router):
         ("what is ankylosing spawn delight us", "spondylitis"),
         ("do jack inhibitors come in tab lit form", "tablet"),
         ("is fizz ical therapy good", "physical"),
+        ("what are the benny fits for a s", "benefits"),  # "fits" is a word: nearly "benefits"
     ],
 )
 def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, heard, joined):

@@ -57,6 +57,9 @@ def verdict(question, prompts):
         ("will my dose change over time", None),
         ("do these pills work by cutting off messages between cells", None),
         ("can i cut my pills in half", "dose"),
+        ("do jak inhibitors really cut down on morning stiffness", None),
+        ("can i cut down on my tablets", "dose"),
+        ("should i cut back on them", "dose"),
         ("how much exercise should i do", None),
         # Stopping a habit is not stopping a medicine.
         ("should i stop smoking now i've got a s", None),
