@@ -60,6 +60,8 @@ def verdict(question, prompts):
         ("do jak inhibitors really cut down on morning stiffness", None),
         ("can i cut down on my tablets", "dose"),
         ("should i cut back on them", "dose"),
+        ("should i drop to half a tablet because of the headaches", "dose"),
+        ("is my dose too high", "dose"),
         ("how much exercise should i do", None),
         # Stopping a habit is not stopping a medicine.
         ("should i stop smoking now i've got a s", None),

@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "when can i expect to see results": "faq_time_to_improve",
-    "which jak inhibitor is best for me": "choosing_a_jak_inhibitor",
-    "will i ever be rid of this back disease": "faq_cure",
-    "how does as affect your day to day life": "understanding_as",
+    "how does ankylosing spondylitis mess with your everyday life": "understanding_as",
+    "what good will a jak inhibitor do for me": "benefits",
+    "do jak tablets give you headaches": "risks_and_side_effects",
+    "are all the jak tablets the same": "choosing_a_jak_inhibitor",
 }
 
 
