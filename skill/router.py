@@ -956,7 +956,8 @@ class Router:
 
         # A question of common words only ("what about it") is not evidence for any topic.
         # (Unless it is, word for word, one of the guide's own phrases: "jak", "what is this".)
-        mass = total if frozenset(reading.terms) in self._phrases else max(total, MIN_EVIDENCE)
+        own_phrase = frozenset(reading.terms) in self._phrases
+        mass = total if own_phrase else max(total, MIN_EVIDENCE)
         evidence = total / mass
         coverage: dict[str, float] = defaultdict(float)
         for term, weight in weights:
@@ -973,7 +974,7 @@ class Router:
 
         likelihood: Mapping[str, float] = {}
         if self.weights.likelihood_share:
-            if frozenset(reading.terms) in self._phrases:
+            if own_phrase:
                 # One of the guide's own phrases is its topic's, whatever its words suggest.
                 likelihood = similarity
             else:
