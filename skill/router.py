@@ -85,7 +85,7 @@ NEAR_WORD_CUTOFF = 0.9
 # Split pieces that sound like a guide word together must also be this close to it, letter
 # for letter.
 SPLIT_SOUND_RATIO = 0.5
-# ... and this close when one of the pieces is a guide word itself.
+# ... and this close when the first piece is a small word or one of them a guide word itself.
 SOUND_JOIN_WITH_WORD_RATIO = 0.75
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
@@ -543,14 +543,18 @@ class _Reader:
                     # A real word in a split one ("improve mints", "inhibit tours"): only when
                     # the whole is nearly a guide word, letter for letter.
                     target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
-                if not target and len(joined) >= 6 and pieces[0] not in self.vocabulary.stopwords:
+                if not target and len(joined) >= 6:
                     # Pieces that sound like a guide word together: "con clue shun",
-                    # "spawn delight us"; with a guide word among them ("benny fits"), only
-                    # when nearly that word letter for letter too (never "take ace": "teach").
+                    # "spawn delight us"; starting on a small word or holding a guide word
+                    # ("in habiters", "benny fits"), only when nearly that word letter for
+                    # letter too (never "any in ter": "intro", nor "take ace": "teach").
                     whole = self._sounds_whole(joined)
                     if whole and (
                         _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
-                        or not any(len(p) > 3 and self._is_guide_word(p) for p in pieces)
+                        or (
+                            pieces[0] not in self.vocabulary.stopwords
+                            and not any(len(p) > 3 and self._is_guide_word(p) for p in pieces)
+                        )
                     ):
                         target = whole
                 if target:

@@ -245,6 +245,7 @@ def test_real_words_beside_a_guide_word_are_not_swallowed(router):
         ("do jack inhibitors come in tab lit form", "tablet"),
         ("is fizz ical therapy good", "physical"),
         ("what are the benny fits for a s", "benefits"),  # "fits" is a word: nearly "benefits"
+        ("what are jag in habiters", "inhibitors"),  # "in" is a small word: nearly too
     ],
 )
 def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, heard, joined):
@@ -253,7 +254,7 @@ def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, h
 
 def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(router):
     # "any in ter" sounds like "intro"; "take ace" like "teach": neither is joined.
-    assert router.read("is there any in ter action").spelled[:1] != ("intro",)
+    assert "intro" not in router.read("is there any in ter action").spelled
     assert "take" in router.read("can i take ace inhibitors with jak inhibitors").spelled
 
 
