@@ -350,33 +350,43 @@ class _PhraseTable:
     """Whole-word phrase replacement, longest phrase first."""
 
     def __init__(self, entries: Mapping[tuple[str, ...], tuple[str, ...]]) -> None:
-        self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = defaultdict(list)
+        # By first word: the phrase lengths it starts, longest first, each with its phrases.
+        by_first: dict[str, dict[int, dict[tuple[str, ...], tuple[str, ...]]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
         for heard, meant in entries.items():
-            self._by_first[heard[0]].append((heard, meant))
-        for options in self._by_first.values():
-            options.sort(key=lambda e: -len(e[0]))
+            by_first[heard[0]][len(heard)][heard] = meant
+        self._by_first = {
+            first: sorted(by_length.items(), key=lambda e: -e[0])
+            for first, by_length in by_first.items()
+        }
 
     def apply(self, tokens: list[str]) -> list[str]:
+        if self._by_first.keys().isdisjoint(tokens):
+            return tokens  # most texts hold no phrase of a given table
         out: list[str] = []
+        words = tuple(tokens)
         i = 0
-        while i < len(tokens):
-            for heard, meant in self._by_first.get(tokens[i], ()):
-                if tuple(tokens[i : i + len(heard)]) == heard:
+        while i < len(words):
+            for length, phrases in self._by_first.get(words[i], ()):
+                meant = phrases.get(words[i : i + length])
+                if meant is not None:
                     out.extend(meant)
-                    i += len(heard)
+                    i += length
                     break
             else:
-                out.append(tokens[i])
+                out.append(words[i])
                 i += 1
         return out
 
     def find(self, tokens: list[str]) -> list[tuple[str, ...]]:
         """The phrases that occur in the tokens."""
         found = []
-        for i, token in enumerate(tokens):
-            for heard, _ in self._by_first.get(token, ()):
-                if tuple(tokens[i : i + len(heard)]) == heard:
-                    found.append(heard)
+        words = tuple(tokens)
+        for i, token in enumerate(words):
+            for length, phrases in self._by_first.get(token, ()):
+                if words[i : i + length] in phrases:
+                    found.append(words[i : i + length])
         return found
 
 
@@ -420,7 +430,7 @@ class _Reader:
         self.known_words: set[str] = set()
         self.known_stems: set[str] = set()
         self._by_key: dict[str, set[str]] = defaultdict(set)
-        self._by_initial: dict[str, set[str]] = defaultdict(set)
+        self._by_initial_and_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
         # them, per reader, until the reader learns more words.
@@ -442,7 +452,7 @@ class _Reader:
                 self.known_stems.add(stem(word))
                 if len(word) >= 4:
                     self._by_key[phonetic_key(word)].add(word)
-                    self._by_initial[word[0]].add(word)
+                    self._by_initial_and_length[word[0], len(word)].append(word)
                     self._letters[word] = Counter(word)
             if new_words:  # what was remembered may no longer hold
                 for cached in (
@@ -452,14 +462,16 @@ class _Reader:
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
-        return self._fillers.apply(self._synonyms.apply(self._heard_words(text)))
+        return self._fillers.apply(self._synonyms.apply(self._heard_words(text, by_sound=False)))
 
-    def _heard_words(self, text: str) -> list[str]:
-        """The words as heard: letters joined, mishearings mended, split words joined."""
+    def _heard_words(self, text: str, by_sound: bool = True) -> list[str]:
+        """The words as heard: letters joined, mishearings mended, split words joined (by sound
+        too, unless the text is the guide's own, which is spelled right)."""
         tokens = self._misheard.apply(
             _join_letters(normalise(text).split(), self.vocabulary.letter_names)
         )
-        return _jak_before_inhibitor(self._join_split_words(self._split_merged_words(tokens)))
+        joined = self._join_split_words(self._split_merged_words(tokens), by_sound)
+        return _jak_before_inhibitor(joined)
 
     def read(self, question: str) -> Reading:
         heard = self._heard_words(question)
@@ -511,7 +523,7 @@ class _Reader:
             spelled=tuple(spelled),
         )
 
-    def _join_split_words(self, tokens: list[str]) -> list[str]:
+    def _join_split_words(self, tokens: list[str], by_sound: bool = True) -> list[str]:
         """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word, or a
         word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
         if not self.known_words or all(self._is_known(t) for t in tokens):
@@ -543,7 +555,7 @@ class _Reader:
                     # A real word in a split one ("improve mints", "inhibit tours"): only when
                     # the whole is nearly a guide word, letter for letter.
                     target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
-                if not target and len(joined) >= 6:
+                if not target and by_sound and len(joined) >= 6:
                     # Pieces that sound like a guide word together: "con clue shun",
                     # "spawn delight us"; starting on a small word or holding a guide word
                     # ("in habiters", "benny fits"), only when nearly that word letter for
@@ -629,9 +641,10 @@ class _Reader:
     ) -> str | None:
         best, best_ratio = None, cutoff
         letters = Counter(token)
-        for word in self._by_initial.get(token[0], ()):
-            if abs(len(word) - len(token)) > max_length_change:
-                continue
+        lengths = range(len(token) - max_length_change, len(token) + max_length_change + 1)
+        for word in itertools.chain.from_iterable(
+            self._by_initial_and_length.get((token[0], n), ()) for n in lengths
+        ):
             # The letters the two share bound the ratio from above (SequenceMatcher's
             # quick_ratio): a word that cannot reach the best so far skips the slow exact one.
             shared = sum(min(n, self._letters[word].get(c, 0)) for c, n in letters.items())

@@ -258,6 +258,13 @@ def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(rou
     assert "take" in router.read("can i take ace inhibitors with jak inhibitors").spelled
 
 
+def test_the_guide_s_own_words_are_learned_as_spelled_never_joined_by_sound(router):
+    # A sample's words are spelled right: "my diagnosis" is not two pieces of another word.
+    reading = router.read("explain my diagnosis")
+    assert "diagnosis" in reading.spelled and reading.unknown == ()
+    assert router.read("is it free").unknown == ()
+
+
 @pytest.mark.parametrize("heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk"])
 def test_a_word_that_sounds_like_jak_before_inhibitors_is_jak(router, heard):
     assert router.read(f"what are {heard} inhibitors").spelled == ("what", "jak", "inhibitors")
