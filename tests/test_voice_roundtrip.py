@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "how does ankylosing spondylitis mess with your everyday life": "understanding_as",
-    "what good will a jak inhibitor do for me": "benefits",
-    "do jak tablets give you headaches": "risks_and_side_effects",
-    "are all the jak tablets the same": "choosing_a_jak_inhibitor",
+    "what are the usual symptoms of ankylosing spondylitis": "understanding_as",
+    "will these tablets help my stiffness": "benefits",
+    "will these pills give me headaches": "risks_and_side_effects",
+    "are there different jak inhibitors to pick from": "choosing_a_jak_inhibitor",
 }
 
 
