@@ -8,8 +8,8 @@ Run from the project root:
     python -m benchmarks.routing --tune          # choose weights and bands on the development set
     python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
 
-Two question files. `questions.yaml` (3120 questions: the first set, both of its halves, and
-six former held-out sets) is the development set: everything is tuned on it, and `--crossval`
+Two question files. `questions.yaml` (the first set, both of its halves, and every former
+held-out set, a batch each) is the development set: everything is tuned on it, and `--crossval`
 estimates how the tuning generalises (choose the scoring weights and the bands on four folds,
 score the fifth, five times; folds by a stable hash of each question's sample form). The
 development questions' plain paraphrases are also sample questions of the guide

@@ -495,7 +495,7 @@ class _Reader:
             if token in vocab.stopwords:
                 continue
             spelled.append(token)
-            if token in self.known_words or stem(token) in self.known_stems:
+            if self._is_guide_word(token):
                 terms.append(stem(token))
                 continue
             if (token,) in self._ood_group:
@@ -604,14 +604,14 @@ class _Reader:
         return out
 
     def _is_guide_word(self, token: str) -> bool:
+        """A word of the guide's own texts, or a form of one ('effects', 'effect')."""
         return token in self.known_words or stem(token) in self.known_stems
 
     def _is_known_uncached(self, token: str) -> bool:
         return (
             token in self.vocabulary.stopwords
             or token in self._other_words
-            or token in self.known_words
-            or stem(token) in self.known_stems
+            or self._is_guide_word(token)
             or token in self.vocabulary.numbers
         )
 
@@ -619,22 +619,23 @@ class _Reader:
         """The guide word an unknown word was probably meant to be, if any."""
         if len(token) < 4 or not token.isalpha():
             return None
-        same_sound = self._by_key.get(phonetic_key(token), set())
-        if same_sound:
-            best = max(same_sound, key=lambda w: (_ratio(token, w), w))
-            if _ratio(token, best) >= 0.7:
-                return best
-        if len(token) >= 5:
-            return self._closest(token, 0.8)
-        return None
+        same_sound = self._same_sound(token, 0.7)
+        if same_sound or len(token) < 5:
+            return same_sound
+        return self._closest(token, 0.8)
 
     def _sounds_whole_uncached(self, joined: str) -> str | None:
         """The guide word that split pieces, run together, sound like, if any."""
-        same_sound = self._by_key.get(phonetic_key(joined), ())
+        return self._same_sound(joined, SPLIT_SOUND_RATIO)
+
+    def _same_sound(self, text: str, min_ratio: float) -> str | None:
+        """The guide word with the same sound key as the text that is closest to it letter for
+        letter, if at least this close."""
+        same_sound = self._by_key.get(phonetic_key(text), ())
         if not same_sound:
             return None
-        best = max(same_sound, key=lambda w: (_ratio(joined, w), w))
-        return best if _ratio(joined, best) >= SPLIT_SOUND_RATIO else None
+        best = max(same_sound, key=lambda w: (_ratio(text, w), w))
+        return best if _ratio(text, best) >= min_ratio else None
 
     def _closest_uncached(
         self, token: str, cutoff: float, max_length_change: int = 3
