@@ -161,6 +161,8 @@ class Vocabulary:
     as_disease_before: frozenset[str]
     as_word_before: frozenset[str]
     as_heard: frozenset[str]
+    # Terms of two guide words, matched by sound across pieces split elsewhere ("sigh defects").
+    two_word_terms: tuple[tuple[str, ...], ...]
     out_of_domain: Mapping[tuple[str, ...], str]
     # Another medicine named without the treatment: outside the guide (see the vocabulary).
     medicine_names: frozenset[str]
@@ -244,6 +246,13 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         for v in values:
             out_of_domain[phrase(v, f"out_of_domain: field '{group}' entry {v!r}")] = str(group)
 
+    terms_raw = data.get("two_word_terms")
+    if not isinstance(terms_raw, list):
+        raise GuideError(f"{name}: field 'two_word_terms' must be a list of two-word phrases")
+    two_word_terms = tuple(phrase(v, f"field 'two_word_terms' entry {v!r}") for v in terms_raw)
+    if any(len(t) != 2 for t in two_word_terms):
+        raise GuideError(f"{name}: field 'two_word_terms' must hold phrases of two words")
+
     names_raw = data.get("letter_names")
     if not isinstance(names_raw, dict) or not all(
         isinstance(k, str) and k.isalpha() and isinstance(v, str) and len(v) == 1 and v.isalpha()
@@ -260,6 +269,7 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         fillers=fillers,
         stopwords=words("stopwords"),
         misheard=phrase_map("misheard"),
+        two_word_terms=two_word_terms,
         synonyms=phrase_map("synonyms"),
         letter_names=dict(names_raw),
         numbers=words("numbers"),
@@ -302,9 +312,10 @@ def stem(word: str) -> str:
 
 
 _PHONETIC_PAIRS = (
-    ("tch", "ch"), ("sch", "sk"), ("ph", "f"), ("ght", "t"), ("gh", "g"), ("ck", "k"), ("qu", "kw"),
+    ("tch", "ch"), ("sch", "sk"), ("ph", "f"), ("ght", "t"), ("gh", ""), ("ck", "k"), ("qu", "kw"),
     ("wh", "w"), ("th", "0"), ("sh", "x"), ("ch", "x"), ("dg", "j"), ("tion", "xon"),
     ("sion", "xon"),
+    ("nd", "n"),  # the d after n is lost in quick speech: 'and hibitors', 'kind ace'
 )  # fmt: skip
 
 
@@ -314,6 +325,8 @@ def phonetic_key(word: str) -> str:
     w = "".join(c for c in word.lower() if c.isalpha())
     if not w:
         return ""
+    if w.startswith("gh"):
+        w = "g" + w[2:]  # 'ghost'; elsewhere 'gh' is silent: 'sigh', 'weigh', 'though'
     for a, b in _PHONETIC_PAIRS:
         w = w.replace(a, b)
     out: list[str] = []
@@ -430,6 +443,10 @@ class _Reader:
         self.known_words: set[str] = set()
         self.known_stems: set[str] = set()
         self._by_key: dict[str, set[str]] = defaultdict(set)
+        # Two-word terms by the sound of the two run together (one word of the pair each way).
+        self._term_by_key: dict[str, set[str]] = defaultdict(set)
+        for term in vocabulary.two_word_terms:
+            self._term_by_key[phonetic_key("".join(term))].add(" ".join(term))
         self._by_initial_and_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
@@ -544,7 +561,7 @@ class _Reader:
                     out.extend(self.vocabulary.misheard[(joined,)])
                     i += n
                     break
-                if joined in self.known_words or (joined,) in self.vocabulary.synonyms:
+                if self._is_guide_word(joined) or (joined,) in self.vocabulary.synonyms:
                     target = joined
                 elif len(joined) >= 7 and not any(len(p) > 4 and self._is_known(p) for p in pieces):
                     # "spondy light is" -> "spondylitis", "in flamation" -> "inflammation";
@@ -570,7 +587,7 @@ class _Reader:
                     ):
                         target = whole
                 if target:
-                    out.append(target)
+                    out.extend(target.split())  # a two-word term is two words
                     i += n
                     break
             else:
@@ -625,17 +642,22 @@ class _Reader:
         return self._closest(token, 0.8)
 
     def _sounds_whole_uncached(self, joined: str) -> str | None:
-        """The guide word that split pieces, run together, sound like, if any."""
-        return self._same_sound(joined, SPLIT_SOUND_RATIO)
+        """The guide word, or two-word term ("sigh defects": "side effects"), that split
+        pieces, run together, sound like, if any."""
+        return self._same_sound(joined, SPLIT_SOUND_RATIO) or self._same_sound(
+            joined, SPLIT_SOUND_RATIO, self._term_by_key
+        )
 
-    def _same_sound(self, text: str, min_ratio: float) -> str | None:
-        """The guide word with the same sound key as the text that is closest to it letter for
-        letter, if at least this close."""
-        same_sound = self._by_key.get(phonetic_key(text), ())
+    def _same_sound(
+        self, text: str, min_ratio: float, by_key: Mapping[str, set[str]] | None = None
+    ) -> str | None:
+        """The guide word (or term, from `by_key`) with the same sound key as the text that is
+        closest to it letter for letter, if at least this close."""
+        same_sound = (self._by_key if by_key is None else by_key).get(phonetic_key(text), ())
         if not same_sound:
             return None
-        best = max(same_sound, key=lambda w: (_ratio(text, w), w))
-        return best if _ratio(text, best) >= min_ratio else None
+        best = max(same_sound, key=lambda w: (_ratio(text, w.replace(" ", "")), w))
+        return best if _ratio(text, best.replace(" ", "")) >= min_ratio else None
 
     def _closest_uncached(
         self, token: str, cutoff: float, max_length_change: int = 3
@@ -658,8 +680,9 @@ class _Reader:
 
 
 _INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
-# The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk'.
-_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k")
+# The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk',
+# or any short word that starts like it: 'jam', 'jab', 'jazz'.
+_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$")
 
 
 def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
@@ -691,6 +714,8 @@ def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[st
         if letter:
             run.append((token, letter))
             continue
+        if len(run) >= 4 and run[0][0] == "a":
+            out.append(run.pop(0)[0])  # "on a j a k": the first 'a' is the article
         if len(run) >= 2 and not {heard for heard, _ in run} <= _LETTER_WORDS:
             out.append("".join(letter for _, letter in run))
         else:

@@ -76,6 +76,9 @@ def test_a_close_call_asks_which_of_the_two(router):
         "how much does xeljanz cost",
         "can i take jak inhibitors while pregnant",
         "what's your name",
+        "good morning",  # "good" and "morning" are the guide's words, but this is a greeting
+        "are you a real person",
+        "read me my messages",
     ],
 )
 def test_a_question_outside_the_guide_is_declined(router, question):
@@ -194,6 +197,13 @@ def test_letters_spelled_out_are_joined_whether_heard_as_letters_or_names(router
     assert router.read(heard).terms == ("what", "jak", "inhibitor")
 
 
+def test_an_article_before_spelled_letters_is_not_one_of_them(router):
+    assert router.read("is it worth going on a jay a kay inhibitor").spelled == (
+        "worth", "going", "jak", "inhibitor"
+    )
+    assert router.read("what is a s").terms == ("what", stem("spondylitis"))
+
+
 def test_letter_names_that_are_everyday_words_or_stand_alone_stay_words(router):
     # "you" and "why" are letter names too, but listed as none; "jay" alone is a name.
     assert router.read("why are you asking").spelled == ("why", "asking")
@@ -252,6 +262,27 @@ def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, h
     assert joined in router.read(heard).spelled
 
 
+@pytest.mark.parametrize(
+    "heard, term",
+    [
+        ("um i'm having sigh defects from my tablets", ("side", "effect")),  # 'gh' is silent
+        ("are there sighed effects", ("side", "effect")),
+        ("tell me about this jackin habitor guide", ("jak", "inhibitor")),
+        ("what does janus kind ace mean", ("janus", "kinase")),  # the d after n is lost
+    ],
+)
+def test_split_pieces_that_sound_like_a_two_word_term_become_the_term(router, heard, term):
+    spelled = router.read(heard).spelled
+    assert any(spelled[i : i + 2] == term for i in range(len(spelled) - 1))
+    assert router.read(heard).unknown == ()
+
+
+def test_and_before_a_split_word_is_heard_as_part_of_it(router):
+    assert router.read("what does the jak stand for in jack and hibbitors").spelled[-2:] == (
+        "jak", "inhibitors"
+    )
+
+
 def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(router):
     # "any in ter" sounds like "intro"; "take ace" like "teach": neither is joined.
     assert "intro" not in router.read("is there any in ter action").spelled
@@ -265,7 +296,9 @@ def test_the_guide_s_own_words_are_learned_as_spelled_never_joined_by_sound(rout
     assert router.read("is it free").unknown == ()
 
 
-@pytest.mark.parametrize("heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk"])
+@pytest.mark.parametrize(
+    "heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk", "jam", "jab", "jazz"]
+)
 def test_a_word_that_sounds_like_jak_before_inhibitors_is_jak(router, heard):
     assert router.read(f"what are {heard} inhibitors").spelled == ("what", "jak", "inhibitors")
 
@@ -342,6 +375,8 @@ def test_the_weights_come_from_the_vocabulary_file_unless_given(router):
 def test_sound_keys_and_stems():
     assert phonetic_key("jock") == phonetic_key("jak") == phonetic_key("jag")
     assert phonetic_key("spawndillitis") == phonetic_key("spondylitis")
+    assert phonetic_key("sigh") == phonetic_key("sy") and phonetic_key("ghost") == "kst"
+    assert phonetic_key("kind ace") == phonetic_key("kinase")
     assert stem("cured") == stem("cures") == stem("cure")
     assert stem("effects") == stem("effect")
     assert stem("working") == stem("works") == stem("work")
@@ -416,6 +451,14 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
         (
             lambda d: d["letter_names"].update(jay="jj"),
             "field 'letter_names' must map words to single letters",
+        ),
+        (
+            lambda d: d.update(two_word_terms=["side effects", "janus"]),
+            "field 'two_word_terms' must hold phrases of two words",
+        ),
+        (
+            lambda d: d.pop("two_word_terms"),
+            "field 'two_word_terms' must be a list of two-word phrases",
         ),
         (
             lambda d: d["misheard"].update({"jack": ""}),
