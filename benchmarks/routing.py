@@ -137,6 +137,14 @@ class Outcome:
         return self.top in self.question.accept
 
     @property
+    def first_right(self) -> bool:
+        """The ranking alone puts an accepted topic first, whatever the band (how the issue's
+        reference systems, which never decline, are measured)."""
+        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+            return True
+        return self.safety is None and self.top in self.question.accept
+
+    @property
     def sure_right(self) -> bool:
         if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
             return True
@@ -219,13 +227,15 @@ def reciprocal_rank(outcome: Outcome) -> float:
 def _accuracy_line(label: str, group: Sequence[Outcome]) -> str:
     top1 = _pct(sum(o.top1 for o in group), len(group))
     strict = _pct(sum(o.sure_right for o in group), len(group))
-    return f"  {label:<11} top-1 {top1:<18} strict-sure {strict}"
+    first = _pct(sum(o.first_right for o in group), len(group))
+    return f"  {label:<11} top-1 {top1:<18} strict-sure {strict:<18} ranking {first}"
 
 
 def report(outcomes: Sequence[Outcome], split: str) -> str:
     lines = [f"JAK Guide router benchmark: {split}, {len(outcomes)} questions", ""]
     lines.append(
-        "Top-1 accuracy by kind (sure or clarify with the right first topic; strict = sure)"
+        "Top-1 accuracy by kind (sure or clarify with the right first topic; strict = sure;"
+        " ranking = the first topic right, band aside)"
     )
     for kind in KINDS:
         group = [o for o in outcomes if o.question.kind == kind]
@@ -381,7 +391,8 @@ WEIGHT_GRID = [
     for sim in (0.3, 0.4, 0.5)
     for spell in (0.1, 0.2)
     for text in (0.2, 0.35)
-    for lik in (0.1, 0.2, 0.3)
+    for lik in (0.2, 0.3, 0.4)
+    if sim + spell + lik <= 1
 ]
 FOLDS = 5
 

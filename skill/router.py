@@ -479,15 +479,19 @@ class _Reader:
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
-        return self._fillers.apply(self._synonyms.apply(self._heard_words(text, by_sound=False)))
+        return self._fillers.apply(
+            self._synonyms.apply(self._heard_words(text, spelled_right=True))
+        )
 
-    def _heard_words(self, text: str, by_sound: bool = True) -> list[str]:
-        """The words as heard: letters joined, mishearings mended, split words joined (by sound
-        too, unless the text is the guide's own, which is spelled right)."""
+    def _heard_words(self, text: str, spelled_right: bool = False) -> list[str]:
+        """The words as heard: letters joined, mishearings mended, split and merged words
+        mended (not in the guide's own texts, which are spelled right)."""
         tokens = self._misheard.apply(
             _join_letters(normalise(text).split(), self.vocabulary.letter_names)
         )
-        joined = self._join_split_words(self._split_merged_words(tokens), by_sound)
+        if spelled_right:
+            return tokens
+        joined = self._join_split_words(self._split_merged_words(tokens))
         return _jak_before_inhibitor(joined)
 
     def read(self, question: str) -> Reading:
@@ -540,7 +544,7 @@ class _Reader:
             spelled=tuple(spelled),
         )
 
-    def _join_split_words(self, tokens: list[str], by_sound: bool = True) -> list[str]:
+    def _join_split_words(self, tokens: list[str]) -> list[str]:
         """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word, or a
         word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
         if not self.known_words or all(self._is_known(t) for t in tokens):
@@ -572,7 +576,7 @@ class _Reader:
                     # A real word in a split one ("improve mints", "inhibit tours"): only when
                     # the whole is nearly a guide word, letter for letter.
                     target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
-                if not target and by_sound and len(joined) >= 6:
+                if not target and len(joined) >= 6:
                     # Pieces that sound like a guide word together: "con clue shun",
                     # "spawn delight us"; starting on a small word or holding a guide word
                     # ("in habiters", "benny fits"), only when nearly that word letter for

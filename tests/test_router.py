@@ -58,10 +58,10 @@ def test_a_clear_question_is_answered_sure(router, question, topic):
 
 
 def test_a_close_call_asks_which_of_the_two(router):
-    decision = router.best_topic("what if i get side effects")
+    decision = router.best_topic("can jak inhibitors ease my stiffness")
     assert decision.band == "clarify"
     offered = {s.topic_id for s in decision.ranked[:2]}
-    assert offered == {"risks_and_side_effects", "faq_side_effect_action"}
+    assert offered == {"benefits", "how_jak_inhibitors_work"}
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(rou
     assert "take" in router.read("can i take ace inhibitors with jak inhibitors").spelled
 
 
-def test_the_guide_s_own_words_are_learned_as_spelled_never_joined_by_sound(router):
+def test_the_guide_s_own_words_are_learned_as_spelled_never_joined(router):
     # A sample's words are spelled right: "my diagnosis" is not two pieces of another word.
     reading = router.read("explain my diagnosis")
     assert "diagnosis" in reading.spelled and reading.unknown == ()
@@ -622,6 +622,21 @@ def test_the_offer_score_is_the_lowest_where_half_the_offers_are_right():
     assert routing.offer_threshold(outcomes, bands) == 0.32
     assert routing.offer_threshold(outcomes[:2], bands) == 0.10
     assert routing.offer_threshold(outcomes[1:2], bands) == 0.60
+
+
+def test_the_benchmark_counts_the_ranking_apart_from_the_band():
+    from benchmarks import routing
+
+    bands = Bands(sure_min_score=0.8, sure_min_gap=0.1, clarify_min_score=0.6)
+    asked = routing.Question("how much do i take", ("dosage",), "paraphrase", "tune")
+    declined_right = routing.outcome(asked, None, (ScoredTopic("dosage", 0.5),), bands)
+    assert declined_right.declined and not declined_right.top1 and declined_right.first_right
+    wrong = routing.outcome(asked, None, (ScoredTopic("monitoring", 0.9),), bands)
+    assert wrong.band == "sure" and not wrong.top1 and not wrong.first_right
+    caught_as_dose = routing.outcome(asked, "dose", (ScoredTopic("monitoring", 0.9),), bands)
+    assert caught_as_dose.top1 and caught_as_dose.first_right
+    caught_as_emergency = routing.outcome(asked, "emergency", (ScoredTopic("dosage", 0.9),), bands)
+    assert not caught_as_emergency.first_right
 
 
 def test_a_middling_top_score_is_a_close_call_even_when_clear_of_the_second():

@@ -300,6 +300,8 @@ NEARLY_ANSWERED = [
     "are these tablets strong",
     "is gardening good for my back",
     "what if it does not work for me",
+    "when will it work",
+    "how does it take the pain away",
 ]
 
 
