@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "what are the usual symptoms of ankylosing spondylitis": "understanding_as",
-    "will these tablets help my stiffness": "benefits",
-    "will these pills give me headaches": "risks_and_side_effects",
-    "are there different jak inhibitors to pick from": "choosing_a_jak_inhibitor",
+    "which parts of the body does it go for": "understanding_as",
+    "how does the tablet actually stop the pain": "how_jak_inhibitors_work",
+    "will i be less stiff in the mornings": "benefits",
+    "can they give you headaches": "risks_and_side_effects",
 }
 
 
