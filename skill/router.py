@@ -98,8 +98,11 @@ WORD_CACHE_SIZE = 16384
 # the combinations of common features questions bring are few, and remembered.
 COMMON_FEATURE_SHARE = 0.04
 COMMON_CACHE_SIZE = 512
-# The out-of-domain group of a question that names another medicine without the treatment.
-ANOTHER_MEDICINE_ALONE = "another_medicine_alone"
+# The out-of-domain group of a question that names another medicine or an everyday ailment
+# without the treatment.
+ANOTHER_SUBJECT_ALONE = "another_subject_alone"
+# A word is not split before an article: 'book an' is not 'began', nor 'took a' 'tokay'.
+_ARTICLES = frozenset({"a", "an", "the"})
 # Single letters spelled out that are also words; a run of these alone is not joined.
 _LETTER_WORDS = frozenset({"a", "i"})
 
@@ -164,8 +167,9 @@ class Vocabulary:
     # Terms of two guide words, matched by sound across pieces split elsewhere ("sigh defects").
     two_word_terms: tuple[tuple[str, ...], ...]
     out_of_domain: Mapping[tuple[str, ...], str]
-    # Another medicine named without the treatment: outside the guide (see the vocabulary).
-    medicine_names: frozenset[str]
+    # Another medicine or an everyday ailment named without the treatment: outside the guide
+    # (see the vocabulary).
+    subject_names: frozenset[str]
     treatment_words: frozenset[str]
     source: Path
 
@@ -278,11 +282,11 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         as_disease_before=words("disease_before", data.get("as_the_disease"), "as_the_disease: "),
         as_word_before=words("word_before", data.get("as_the_disease"), "as_the_disease: "),
         as_heard=words("heard_as", data.get("as_the_disease"), "as_the_disease: "),
-        medicine_names=words(
-            "names", data.get("another_medicine_alone"), "another_medicine_alone: "
+        subject_names=words(
+            "names", data.get("another_subject_alone"), "another_subject_alone: "
         ),
         treatment_words=words(
-            "unless", data.get("another_medicine_alone"), "another_medicine_alone: "
+            "unless", data.get("another_subject_alone"), "another_subject_alone: "
         ),
         out_of_domain=out_of_domain,
         source=path,
@@ -499,8 +503,8 @@ class _Reader:
         tokens = self._fillers.apply(self._synonyms.apply(heard))
         groups = {self._ood_group[p] for p in self._out_of_domain.find(tokens)}
         vocab = self.vocabulary
-        if not vocab.medicine_names.isdisjoint(heard) and vocab.treatment_words.isdisjoint(heard):
-            groups.add(ANOTHER_MEDICINE_ALONE)
+        if not vocab.subject_names.isdisjoint(heard) and vocab.treatment_words.isdisjoint(heard):
+            groups.add(ANOTHER_SUBJECT_ALONE)
         terms: list[str] = []
         unknown: list[str] = []
         common: list[str] = []
@@ -576,7 +580,7 @@ class _Reader:
                     # A real word in a split one ("improve mints", "inhibit tours"): only when
                     # the whole is nearly a guide word, letter for letter.
                     target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
-                if not target and len(joined) >= 6:
+                if not target and len(joined) >= 6 and pieces[-1] not in _ARTICLES:
                     # Pieces that sound like a guide word together: "con clue shun",
                     # "spawn delight us"; starting on a small word or holding a guide word
                     # ("in habiters", "benny fits"), only when nearly that word letter for

@@ -302,6 +302,8 @@ NEARLY_ANSWERED = [
     "what if it does not work for me",
     "when will it work",
     "how does it take the pain away",
+    "what about my other stuff",
+    "what is the last bit",
 ]
 
 
