@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "which parts of the body does it go for": "understanding_as",
-    "how does the tablet actually stop the pain": "how_jak_inhibitors_work",
-    "will i be less stiff in the mornings": "benefits",
-    "can they give you headaches": "risks_and_side_effects",
+    "which joints does spondylitis go after": "understanding_as",
+    "what do these pills actually do inside my body": "how_jak_inhibitors_work",
+    "will i be able to move better on them": "benefits",
+    "are there different types of jak inhibitors": "choosing_a_jak_inhibitor",
 }
 
 
