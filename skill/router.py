@@ -431,16 +431,13 @@ class _Reader:
         self._misheard = _PhraseTable(vocabulary.misheard)
         self._fillers = _PhraseTable({f: () for f in vocabulary.fillers})
         # Words that are not the guide's but are not mishearings either: never joined or fixed.
-        self._other_words = {
-            p[0]
-            for p in (
-                *vocabulary.fillers,
-                *vocabulary.synonyms,
-                *vocabulary.misheard,
-                *vocabulary.out_of_domain,
-            )
-            if len(p) == 1
-        } | vocabulary.common_words
+        # Every word of a filler too: "thank you" is dropped whole, never joined ("think").
+        self._other_words = (
+            {p[0] for p in (*vocabulary.synonyms, *vocabulary.misheard, *vocabulary.out_of_domain)
+             if len(p) == 1}
+            | {w for p in vocabulary.fillers for w in p}
+            | vocabulary.common_words
+        )  # fmt: skip
         self._synonyms = _PhraseTable(vocabulary.synonyms)
         self._out_of_domain = _PhraseTable({p: (g,) for p, g in vocabulary.out_of_domain.items()})
         self._ood_group = dict(vocabulary.out_of_domain)

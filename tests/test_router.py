@@ -51,6 +51,7 @@ def routed(router: Router, question: str) -> tuple[str, str | None]:
         ("will i have to see my doctor regularly while taking it", "monitoring"),
         ("can i take jak inhibitors with my other medicines", "faq_other_medications"),
         ("how do these medicines work", "how_jak_inhibitors_work"),
+        ("adverse reaction", "risks_and_side_effects"),
     ],
 )
 def test_a_clear_question_is_answered_sure(router, question, topic):
@@ -88,7 +89,7 @@ def test_a_question_outside_the_guide_is_declined(router, question):
 
 
 def test_nothing_to_go_on_is_unsure_with_no_topics(router):
-    for question in ("", "   ", "um", "alexa please"):
+    for question in ("", "   ", "um", "alexa please", "thank you alexa"):
         decision = router.best_topic(question)
         assert decision.band == "unsure"
         assert decision.ranked == ()
