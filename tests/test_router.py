@@ -326,6 +326,8 @@ def test_other_inhibitors_stay_themselves(router):
         ("what are the symptoms of ace", "understanding_as"),
         ("what are the sign effects of jak inhibitors", "risks_and_side_effects"),
         ("does a healthy wait help with as", "lifestyle"),
+        ("is there a queue for ankylosing spondylitis", "faq_cure"),
+        ("what is any closing spondylitis", "understanding_as"),
     ],
 )
 def test_more_misheard_forms_reach_the_right_topic(router, question, topic):
