@@ -34,10 +34,10 @@ SAMPLES = {
 # the language model has never seen these sentences, only their words. (When that set joins the
 # development questions, its paraphrases may become samples: take these from the next one.)
 PARAPHRASES = {
-    "which joints does spondylitis go after": "understanding_as",
-    "what do these pills actually do inside my body": "how_jak_inhibitors_work",
-    "will i be able to move better on them": "benefits",
-    "are there different types of jak inhibitors": "choosing_a_jak_inhibitor",
+    "what kind of illness is a s": "understanding_as",
+    "what do these tablets do inside my body": "how_jak_inhibitors_work",
+    "will these tablets help my pain": "benefits",
+    "how do i pick between the different jak tablets": "choosing_a_jak_inhibitor",
 }
 
 
