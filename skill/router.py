@@ -87,6 +87,8 @@ NEAR_WORD_CUTOFF = 0.9
 SPLIT_SOUND_RATIO = 0.5
 # ... and this close when the first piece is a small word or one of them a guide word itself.
 SOUND_JOIN_WITH_WORD_RATIO = 0.75
+# A word joined by sound is at least this long, relative to the pieces run together.
+SOUND_JOIN_MIN_LENGTH_SHARE = 0.65
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
 LIKELIHOOD_SMOOTHING = 0.5
@@ -583,7 +585,8 @@ class _Reader:
                     # ("in habiters", "benny fits"), only when nearly that word letter for
                     # letter too (never "any in ter": "intro", nor "take ace": "teach").
                     whole = self._sounds_whole(joined)
-                    if whole and (
+                    # ... and never much shorter: "get sigh" is not "gets".
+                    if whole and len(whole) >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined) and (
                         _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
                         or (
                             pieces[0] not in self.vocabulary.stopwords

@@ -294,6 +294,8 @@ def test_a_sound_join_does_not_start_on_a_small_word_or_swallow_a_guide_word(rou
     # "any in ter" sounds like "intro"; "take ace" like "teach": neither is joined.
     assert "intro" not in router.read("is there any in ter action").spelled
     assert "take" in router.read("can i take ace inhibitors with jak inhibitors").spelled
+    # Nor is the word much shorter than the pieces: "get sigh" sounds like "gets".
+    assert router.read("what if i get sigh defects").spelled[-3:] == ("get", "side", "effect")
     # Nor does one end on an article: "book an" sounds like "began".
     assert "book" in router.read("book an appointment with my doctor").spelled
 
@@ -328,6 +330,8 @@ def test_other_inhibitors_stay_themselves(router):
         ("does a healthy wait help with as", "lifestyle"),
         ("is there a queue for ankylosing spondylitis", "faq_cure"),
         ("what is any closing spondylitis", "understanding_as"),
+        ("what are the wrists of jak inhibitors", "risks_and_side_effects"),
+        ("can you some up jack inhibitors for me", "closing"),
     ],
 )
 def test_more_misheard_forms_reach_the_right_topic(router, question, topic):

@@ -63,6 +63,8 @@ def verdict(question, prompts):
         ("should i drop to half a tablet because of the headaches", "dose"),
         ("is my dose too high", "dose"),
         ("how much exercise should i do", None),
+        ("how many weeks does it take to work", None),  # time, not a dose
+        ("how many tablets do i take", "dose"),
         # Stopping a habit is not stopping a medicine.
         ("should i stop smoking now i've got a s", None),
         ("can i stop drinking coffee", None),
