@@ -103,7 +103,7 @@ COMMON_CACHE_SIZE = 512
 # The out-of-domain group of a question that names another medicine or an everyday ailment
 # without the treatment.
 ANOTHER_SUBJECT_ALONE = "another_subject_alone"
-# A word is not split before an article: 'book an' is not 'began', nor 'took a' 'tokay'.
+# The last piece of a split word is never an article: 'book an' is not 'began'.
 _ARTICLES = frozenset({"a", "an", "the"})
 # Single letters spelled out that are also words; a run of these alone is not joined.
 _LETTER_WORDS = frozenset({"a", "i"})
@@ -586,7 +586,8 @@ class _Reader:
                     # letter too (never "any in ter": "intro", nor "take ace": "teach").
                     whole = self._sounds_whole(joined)
                     # ... and never much shorter: "get sigh" is not "gets".
-                    if whole and len(whole) >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined) and (
+                    share = len(whole.replace(" ", "")) / len(joined) if whole else 0.0
+                    if whole and share >= SOUND_JOIN_MIN_LENGTH_SHARE and (
                         _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
                         or (
                             pieces[0] not in self.vocabulary.stopwords
