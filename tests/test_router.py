@@ -113,6 +113,14 @@ def test_nothing_to_go_on_is_unsure_with_no_topics(router):
         ("how does a jock inhibitor work", "how_jak_inhibitors_work"),
         ("what are j a k inhibitors", "what_are_jak_inhibitors"),
         ("is it safe for the long hall", "faq_long_term_safety"),
+        ("can jak inhibitors cure ace", "faq_cure"),  # "A S" heard as one word
+        ("what are the symptoms of ace", "understanding_as"),
+        ("what are the sign effects of jak inhibitors", "risks_and_side_effects"),
+        ("does a healthy wait help with as", "lifestyle"),
+        ("is there a queue for ankylosing spondylitis", "faq_cure"),
+        ("what is any closing spondylitis", "understanding_as"),
+        ("what are the wrists of jak inhibitors", "risks_and_side_effects"),
+        ("can you some up jack inhibitors for me", "closing"),
     ],
 )
 def test_misheard_forms_reach_the_right_topic(router, question, topic):
@@ -319,23 +327,6 @@ def test_other_inhibitors_stay_themselves(router):
         "what", "proton", "pump", "inhibitors"
     )
     assert router.read("are ace inhibitors safe").spelled[:2] == ("ace", "inhibitors")
-
-
-@pytest.mark.parametrize(
-    "question, topic",
-    [
-        ("can jak inhibitors cure ace", "faq_cure"),  # "A S" heard as one word
-        ("what are the symptoms of ace", "understanding_as"),
-        ("what are the sign effects of jak inhibitors", "risks_and_side_effects"),
-        ("does a healthy wait help with as", "lifestyle"),
-        ("is there a queue for ankylosing spondylitis", "faq_cure"),
-        ("what is any closing spondylitis", "understanding_as"),
-        ("what are the wrists of jak inhibitors", "risks_and_side_effects"),
-        ("can you some up jack inhibitors for me", "closing"),
-    ],
-)
-def test_more_misheard_forms_reach_the_right_topic(router, question, topic):
-    assert routed(router, question) == ("sure", topic)
 
 
 def test_a_split_word_the_vocabulary_reads_is_joined(router):
