@@ -27,23 +27,88 @@ blueprint = Blueprint("alexa", __name__)
 
 
 class EnvelopeSerializer(DefaultSerializer):
-    """The SDK's serializer with its three slowest steps made fast, for the same objects.
+    """The SDK's serializer with its slowest steps made fast, for the same objects.
 
     ask-sdk-core imports each nested model class by name for every object it builds, parses
-    timestamps with dateutil, and works out each model's field names again for every object:
+    each type name ("list[...]") with a regular expression, parses timestamps with dateutil,
+    and works out each model's field names again for every object it builds or writes out:
     together over a third of this view's CPU time. The overrides are the SDK's private
-    (name-mangled) steps, so the version is pinned (< 2) and tests/test_endpoint_fuzz.py
-    checks that the results match the SDK's own.
+    (name-mangled) steps and `serialize`, so the version is pinned (< 2) and
+    tests/test_endpoint_fuzz.py checks that the results match the SDK's own.
     """
 
     # Caches shared by all instances: class by name; per model class, (field, JSON name,
     # type) triples in the SDK's order, and the JSON names.
     _classes: dict[str, Any] = {}  # noqa: RUF012
-    _fields: dict[type, tuple[tuple[tuple[str, str, Any], ...], frozenset[str]]] = {}  # noqa: RUF012
+    _fields: dict[type, dict[str, tuple[tuple[str, Any], ...]]] = {}  # noqa: RUF012
+    # Per type name: ("list", item type names), ("dict", value type name) or ("type", class).
+    _plans: dict[str, tuple[str, Any]] = {}  # noqa: RUF012
+    # Per model class written out: (attribute, JSON name) pairs in the SDK's order.
+    _keys: dict[type, tuple[tuple[str, str], ...]] = {}  # noqa: RUF012
 
     def deserialize_data(self, data: Any, obj_type: Any) -> Any:
         """`deserialize` for data already parsed from JSON (no second parse)."""
-        return self._DefaultSerializer__deserialize(data, obj_type)  # type: ignore[attr-defined]
+        return self._DefaultSerializer__deserialize(data, obj_type)
+
+    def serialize(self, obj: Any) -> Any:
+        """The SDK's `serialize`, with each model class's keys worked out once."""
+        if obj is None:
+            return None
+        kind = type(obj)
+        if kind is str or kind is bool or kind is int or kind is float:
+            return obj
+        if kind is list:
+            return [self.serialize(item) for item in obj]
+        if kind is dict:
+            return {key: self.serialize(value) for key, value in obj.items()}
+        if not hasattr(obj, "deserialized_types") or isinstance(obj, Enum):
+            return super().serialize(obj)
+        keys = self._keys.get(kind)
+        if keys is None:
+            names = dict(getattr(obj, "attribute_map", {}))
+            keys = tuple((a, names.get(a, a)) for a in obj.deserialized_types)
+            self._keys[kind] = keys
+        return {
+            key: self.serialize(value)
+            for attr, key in keys
+            if (value := getattr(obj, attr)) is not None
+        }
+
+    def _DefaultSerializer__deserialize(self, payload: Any, obj_type: Any) -> Any:
+        # The SDK's steps, with each type name parsed and resolved once.
+        if payload is None:
+            return None
+        if isinstance(obj_type, str):
+            plan = self._plans.get(obj_type)
+            if plan is None:
+                plan = self._plans[obj_type] = self._plan(obj_type)
+            kind, target = plan
+            build = self._DefaultSerializer__deserialize
+            if kind == "list":
+                if not target:  # a type name the SDK cannot parse: empty, as in the SDK
+                    return []
+                if len(target) > 1:  # a list of mixed types, in order (zip stops early)
+                    return [build(p, t) for p, t in zip(payload, target, strict=False)]
+                return [build(p, target[0]) for p in payload]
+            if kind == "dict":
+                return {} if target is None else {k: build(v, target) for k, v in payload.items()}
+            obj_type = target
+        if obj_type is str and type(payload) is str:
+            return payload  # what str(payload) gives
+        return super()._DefaultSerializer__deserialize(payload, obj_type)  # type: ignore[misc]
+
+    def _plan(self, type_name: str) -> tuple[str, Any]:
+        if type_name.startswith("list["):
+            items = re.match(r"list\[(.*)\]", type_name)
+            if items is None:
+                return ("list", ())
+            return ("list", tuple(t.strip() for t in items.group(1).split(",")))
+        if type_name.startswith("dict("):
+            parts = re.match(r"dict\(([^,]*), (.*)\)", type_name)
+            return ("dict", parts.group(2) if parts else None)
+        if type_name in self.NATIVE_TYPES_MAPPING:
+            return ("type", self.NATIVE_TYPES_MAPPING[type_name])
+        return ("type", self._DefaultSerializer__load_class_from_name(type_name))
 
     def _DefaultSerializer__load_class_from_name(self, class_name: str) -> Any:
         found = self._classes.get(class_name)
@@ -65,24 +130,29 @@ class EnvelopeSerializer(DefaultSerializer):
             if fields is None:
                 fields = self._fields[obj_type] = self._model_fields(obj_type)
             model = obj_type()
-            deserialize = self._DefaultSerializer__deserialize  # type: ignore[attr-defined]
-            for name, json_name, field_type in fields[0]:
-                if json_name in payload:
-                    setattr(model, name, deserialize(payload[json_name], field_type))
-            for extra in payload:
-                if extra not in fields[1]:
+            deserialize = self._DefaultSerializer__deserialize
+            # A payload names a few of a model's many fields: walk the payload, not the fields.
+            for json_name, value in payload.items():
+                for name, field_type in fields.get(json_name, ()):
+                    setattr(model, name, deserialize(value, field_type))
+            for extra in payload:  # the names the SDK has no field for, after the fields
+                if extra not in fields:
                     setattr(model, extra, payload[extra])
             return model
         except Exception as exc:
             raise SerializationException(str(exc)) from exc
 
     @staticmethod
-    def _model_fields(obj_type: Any) -> tuple[tuple[tuple[str, str, Any], ...], frozenset[str]]:
+    def _model_fields(obj_type: Any) -> dict[str, tuple[tuple[str, Any], ...]]:
+        """Per JSON name, the attributes it fills and their types."""
         types = obj_type.deserialized_types
         names = dict(getattr(obj_type, "attribute_map", {}))
         names.update({k: k for k in types if k not in names})
-        # A name the SDK has no type for fails as in the SDK: only when the payload has it.
-        return tuple((n, j, types.get(n, n)) for n, j in names.items()), frozenset(names.values())
+        fields: dict[str, tuple[tuple[str, Any], ...]] = {}
+        for name, json_name in names.items():
+            # A name the SDK has no type for fails as in the SDK: only when the payload has it.
+            fields[json_name] = (*fields.get(json_name, ()), (name, types.get(name, name)))
+        return fields
 
     def _DefaultSerializer__deserialize_datetime(self, payload: Any, obj_type: Any) -> Any:
         if obj_type is datetime and isinstance(payload, str):

@@ -564,3 +564,39 @@ def test_the_fast_deserialiser_builds_what_the_sdk_builds(topic_ids, data):
             | json_values
         )
     assert _sdk_result(EnvelopeSerializer(), envelope) == _sdk_result(DefaultSerializer(), envelope)
+
+
+@settings(FUZZ, max_examples=40)
+@given(data=st.data())
+def test_the_fast_serializer_writes_what_the_sdk_writes(topic_ids, data):
+    envelope = data.draw(envelopes(topic_ids))
+    try:
+        built = DefaultSerializer().deserialize(json.dumps(envelope), RequestEnvelope)
+    except Exception:
+        event("refused by the SDK")
+        return
+    event("built")
+    fast = json.dumps(EnvelopeSerializer().serialize(built), sort_keys=True, default=repr)
+    assert fast == json.dumps(DefaultSerializer().serialize(built), sort_keys=True, default=repr)
+
+
+@pytest.mark.parametrize(
+    "request_type,intent,slots",
+    [
+        ("LaunchRequest", None, None),
+        ("IntentRequest", "QuestionIntent", {"query": "what are the side effects"}),
+        ("IntentRequest", "QuestionIntent", {"query": "what is the weather"}),
+        ("IntentRequest", "AMAZON.HelpIntent", None),
+        ("IntentRequest", "AMAZON.StopIntent", None),
+    ],
+)
+def test_the_skill_replies_as_the_sdk_serializer_would_write_them(
+    fuzz_client, request_type, intent, slots
+):
+    envelope = make_envelope(request_type, intent=intent, slots=slots)
+    skill = fuzz_client.application.extensions["jak_guide"]["skill"]
+    built = EnvelopeSerializer().deserialize_data(copy.deepcopy(envelope), RequestEnvelope)
+    response = skill.invoke(request_envelope=built, context=None)
+    fast = EnvelopeSerializer().serialize(response)
+    assert fast == DefaultSerializer().serialize(response)
+    assert fast["response"]["outputSpeech"]["type"] == "SSML"
