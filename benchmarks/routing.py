@@ -54,15 +54,13 @@ from skill.router import (
     Weights,
     band_for,
 )
-from skill.safety import check_question
+from skill.safety import check_question, personal_dose_topic
 
 QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")  # the development set
 HELDOUT_FILE = Path(__file__).with_name("heldout_questions.yaml")  # never tuned on
 ROUTED_KINDS = ("paraphrase", "misheard", "keyword", "fragment")
 KINDS = (*ROUTED_KINDS, "dose")
 SPLITS = ("heldout", "tune", "all")
-# The topic the skill answers a personal-dose request with (prompts.yaml, safety: personal_dose).
-DOSE_TOPIC = "dosage"
 
 # What each outcome is worth when choosing the bands: a wrong answer costs more than a
 # question asked back, and a question asked back costs a little more than a polite decline.
@@ -111,6 +109,7 @@ class Outcome:
     band: str | None  # None when the safety check answered first
     choices: tuple[str, ...] = ()  # the topics asked about on a close call (one or two)
     nearest: str | None = None  # the topic a decline offers as the nearest part of the guide
+    dose_topic: str | None = None  # the topic after the personal-dose prompt, when caught
 
     @property
     def in_scope(self) -> bool:
@@ -128,9 +127,9 @@ class Outcome:
 
     @property
     def top1(self) -> bool:
-        """Right: routed to an accepted topic, or caught as a personal dose (whose answer is
-        the dosage topic) when that topic is accepted."""
-        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+        """Right: routed to an accepted topic, or caught as a personal dose whose answer (the
+        topic after the prompt) is accepted."""
+        if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
         if self.safety or self.band not in ("sure", "clarify"):
             return False
@@ -140,13 +139,13 @@ class Outcome:
     def first_right(self) -> bool:
         """The ranking alone puts an accepted topic first, whatever the band (how the issue's
         reference systems, which never decline, are measured)."""
-        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+        if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
         return self.safety is None and self.top in self.question.accept
 
     @property
     def sure_right(self) -> bool:
-        if self.safety == "dose" and DOSE_TOPIC in self.question.accept:
+        if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
         return self.safety is None and self.band == "sure" and self.top in self.question.accept
 
@@ -192,14 +191,25 @@ def evaluate(
     outcomes = []
     for q, found in zip(questions, safety, strict=True):
         ranked = tuple(router.rank(q.text))
-        outcomes.append(outcome(q, found, ranked, bands))
+        dose_topic = None
+        if found == "dose":
+            decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
+            dose_topic = personal_dose_topic(decision, prompts)
+        outcomes.append(outcome(q, found, ranked, bands, dose_topic))
     return outcomes
 
 
-def outcome(question: Question, safety: str | None, ranked: tuple, bands: Bands) -> Outcome:
-    """What the skill does, as `Conversation.ask_question` decides it."""
+def outcome(
+    question: Question,
+    safety: str | None,
+    ranked: tuple,
+    bands: Bands,
+    dose_topic: str | None = None,
+) -> Outcome:
+    """What the skill does, as `Conversation.ask_question` decides it (`dose_topic`: the topic
+    after the personal-dose prompt, when the safety check caught one)."""
     if safety:
-        return Outcome(question, safety, ranked, None)
+        return Outcome(question, safety, ranked, None, dose_topic=dose_topic)
     decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
     return Outcome(
         question, None, ranked, decision.band, decision.choices(bands), decision.nearest(bands)
@@ -207,7 +217,8 @@ def outcome(question: Question, safety: str | None, ranked: tuple, bands: Bands)
 
 
 def rebanded(outcomes: Sequence[Outcome], bands: Bands) -> list[Outcome]:
-    return [outcome(o.question, o.safety, o.ranked, bands) for o in outcomes]
+    # The dose topics stay as found: dose requests take no part in choosing the bands.
+    return [outcome(o.question, o.safety, o.ranked, bands, o.dose_topic) for o in outcomes]
 
 
 # --- the report --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from skill.guide import Guide, Topic
 from skill.prompts import EmergencyRule, Prompts
 from skill.review_log import ReviewLog, worth_reviewing
 from skill.router import Router
-from skill.safety import check_question
+from skill.safety import check_question, personal_dose_topic
 
 OfferKind = Literal["more", "related", "clarify", "faq_list", "nearest"]
 MAX_FALLBACKS = 3
@@ -226,9 +226,9 @@ class Conversation:
         finding = check_question(question, self.prompts)
         if finding and finding.emergency:
             return self.emergency(state, finding.emergency)
-        if finding and finding.personal_dose_topic:
-            return self.personal_dose(state)
         decision = self.router.best_topic(question)
+        if finding and finding.personal_dose_topic:
+            return self.personal_dose(state, personal_dose_topic(decision, self.prompts))
         if self.review_log is not None and worth_reviewing(decision):
             self.review_log.record(question, decision)
         ranked = [s.topic_id for s in decision.ranked]
@@ -255,9 +255,10 @@ class Conversation:
         rule = next(r for r in self.prompts.emergencies if r.id == rule_id)
         return self.emergency(state, rule)
 
-    def personal_dose(self, state: DialogState) -> Reply:
-        """The guide's dosage answer, after the advice to ask the healthcare provider."""
-        topic = self.guide.topic(self.prompts.personal_dose_topic)
+    def personal_dose(self, state: DialogState, topic_id: str | None = None) -> Reply:
+        """The guide's dosage answer (or `topic_id`'s), after the advice to ask the healthcare
+        provider."""
+        topic = self.guide.topic(topic_id or self.prompts.personal_dose_topic)
         reply = self._topic_reply(state, topic, 0, preface=(self.prompts.say("personal_dose"),))
         return replace(reply, outcome=f"personal_dose:{reply.outcome}")
 

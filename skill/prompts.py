@@ -104,6 +104,8 @@ class Prompts:
     texts: dict[str, str]
     emergencies: tuple[EmergencyRule, ...]
     personal_dose_topic: str
+    # Topics that follow the personal-dose prompt instead, when the router is sure of them.
+    personal_dose_or_when_sure: tuple[str, ...]
     personal_dose_signals: Signals
     personal_dose_samples: tuple[str, ...]
     question_carriers: tuple[str, ...]
@@ -175,6 +177,13 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
     dose_topic = text(dose, "topic", "safety: personal_dose: ")
     if not guide.has_topic(dose_topic):
         raise GuideError(f"{name}: safety: personal_dose: field 'topic' names unknown topic")
+    or_when_sure = dose.get("or_when_sure", [])
+    if not isinstance(or_when_sure, list) or not all(
+        isinstance(t, str) and guide.has_topic(t) for t in or_when_sure
+    ):
+        raise GuideError(
+            f"{name}: safety: personal_dose: field 'or_when_sure' must list known topic ids"
+        )
 
     carriers = _samples(name, "", data.get("question_carriers"), "question_carriers", slot=True)
     listing = data.get("listing")
@@ -193,6 +202,7 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
         texts=texts,
         emergencies=emergencies,
         personal_dose_topic=dose_topic,
+        personal_dose_or_when_sure=tuple(or_when_sure),
         personal_dose_signals=_signals(name, "safety: personal_dose", dose),
         personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
         question_carriers=carriers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skill.prompts import EmergencyRule, Prompts
+from skill.router import RouteDecision
 from skill.text import normalise
 
 
@@ -27,3 +28,12 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
     if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     return None
+
+
+def personal_dose_topic(decision: RouteDecision, prompts: Prompts) -> str:
+    """The topic that follows the personal-dose prompt: the dosage topic, unless the router is
+    sure of one of the prompts' `or_when_sure` topics ("should i stop if i get side effects")."""
+    top = decision.top
+    if decision.band == "sure" and top and top.topic_id in prompts.personal_dose_or_when_sure:
+        return top.topic_id
+    return prompts.personal_dose_topic

@@ -135,6 +135,10 @@ def test_a_missing_file_is_named(tmp_path):
             "safety: personal_dose: field 'topic' names unknown topic",
         ),
         (
+            lambda d: d["safety"]["personal_dose"].update(or_when_sure=["nowhere"]),
+            "safety: personal_dose: field 'or_when_sure' must list known topic ids",
+        ),
+        (
             lambda d: d["question_carriers"].append("{query}"),
             "field 'question_carriers' entry '{query}' needs {query} and a carrier",
         ),

@@ -639,8 +639,11 @@ def test_the_benchmark_counts_the_ranking_apart_from_the_band():
     assert declined_right.declined and not declined_right.top1 and declined_right.first_right
     wrong = routing.outcome(asked, None, (ScoredTopic("monitoring", 0.9),), bands)
     assert wrong.band == "sure" and not wrong.top1 and not wrong.first_right
-    caught_as_dose = routing.outcome(asked, "dose", (ScoredTopic("monitoring", 0.9),), bands)
-    assert caught_as_dose.top1 and caught_as_dose.first_right
+    ranked = (ScoredTopic("monitoring", 0.9),)
+    caught_as_dose = routing.outcome(asked, "dose", ranked, bands, dose_topic="dosage")
+    assert caught_as_dose.top1 and caught_as_dose.first_right and caught_as_dose.sure_right
+    caught_to_another_topic = routing.outcome(asked, "dose", ranked, bands, dose_topic="monitoring")
+    assert not caught_to_another_topic.top1 and not caught_to_another_topic.first_right
     caught_as_emergency = routing.outcome(asked, "emergency", (ScoredTopic("dosage", 0.9),), bands)
     assert not caught_as_emergency.first_right
 

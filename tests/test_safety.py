@@ -5,7 +5,8 @@ import yaml
 
 from skill.guide import GuideError
 from skill.prompts import PROMPTS_FILE, load_prompts
-from skill.safety import check_question
+from skill.router import RouteDecision, ScoredTopic
+from skill.safety import check_question, personal_dose_topic
 
 
 def verdict(question, prompts):
@@ -107,3 +108,19 @@ def test_malformed_signs_are_refused_naming_the_field(tmp_path, conversation, si
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, path)
     assert str(caught.value) == f"prompts.yaml: safety: emergencies #2: {message}"
+
+
+@pytest.mark.parametrize(
+    "band, top, expected",
+    [
+        ("sure", "faq_side_effect_action", "faq_side_effect_action"),
+        ("sure", "faq_other_medications", "faq_other_medications"),
+        ("sure", "faq_time_to_improve", "dosage"),  # "how many a day": not one of the two
+        ("clarify", "faq_side_effect_action", "dosage"),  # not sure: the dosage topic
+        ("unsure", "faq_other_medications", "dosage"),
+    ],
+)
+def test_the_topic_after_the_personal_dose_prompt(conversation, band, top, expected):
+    decision = RouteDecision(band=band, ranked=(ScoredTopic(top, 0.9),))
+    assert personal_dose_topic(decision, conversation.prompts) == expected
+    assert personal_dose_topic(RouteDecision("unsure", ()), conversation.prompts) == "dosage"

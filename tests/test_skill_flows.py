@@ -274,6 +274,20 @@ def test_a_personal_dose_question_gets_the_dosage_answer_and_the_provider(
     assert_topic(turn, conversation, "dosage", preface=(prompt(conversation, "personal_dose"),))
 
 
+@pytest.mark.parametrize(
+    "question, topic_id",
+    [
+        ("should i stop the tablets if i get side effects", "faq_side_effect_action"),
+        ("should i stop my other tablets when i start these", "faq_other_medications"),
+    ],
+)
+def test_a_request_to_stop_over_side_effects_or_other_medicines_gets_that_answer(
+    alexa, conversation, question, topic_id
+):
+    turn = alexa.ask(question)
+    assert_topic(turn, conversation, topic_id, preface=(prompt(conversation, "personal_dose"),))
+
+
 def test_personal_dose_intent_gives_the_same_answer(alexa, conversation):
     turn = alexa.intent("PersonalDoseIntent")
     assert_topic(turn, conversation, "dosage", preface=(prompt(conversation, "personal_dose"),))
