@@ -173,6 +173,10 @@ class Vocabulary:
     # (see the vocabulary).
     subject_names: frozenset[str]
     treatment_words: frozenset[str]
+    # A medicine of this out_of_domain group, named with the treatment and one of these words,
+    # is the guide's question about other medications (see the vocabulary).
+    together_group: str
+    together_words: frozenset[str]
     source: Path
 
 
@@ -259,6 +263,11 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
     if any(len(t) != 2 for t in two_word_terms):
         raise GuideError(f"{name}: field 'two_word_terms' must hold phrases of two words")
 
+    together_raw = data.get("taken_together")
+    together_group = together_raw.get("group") if isinstance(together_raw, dict) else None
+    if together_group not in ood_raw:
+        raise GuideError(f"{name}: taken_together: field 'group' must name an out_of_domain group")
+
     names_raw = data.get("letter_names")
     if not isinstance(names_raw, dict) or not all(
         isinstance(k, str) and k.isalpha() and isinstance(v, str) and len(v) == 1 and v.isalpha()
@@ -290,6 +299,8 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         treatment_words=words(
             "unless", data.get("another_subject_alone"), "another_subject_alone: "
         ),
+        together_group=str(together_group),
+        together_words=words("words", together_raw, "taken_together: "),
         out_of_domain=out_of_domain,
         source=path,
     )
@@ -458,14 +469,21 @@ class _Reader:
         self._sounds_like = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_like_uncached)
         self._closest = lru_cache(maxsize=WORD_CACHE_SIZE)(self._closest_uncached)
         self._sounds_whole = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_whole_uncached)
+        # A text's words with letters joined and mishearings mended need no learned word: the
+        # guide's phrases are learned, then read, and pass this step once.
+        self._mended = lru_cache(maxsize=WORD_CACHE_SIZE)(self._mended_uncached)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of the guide's own texts to the words the reader knows."""
         for text in texts:
+            # A word that names something outside the guide stays outside it, even when a
+            # sample says it ("can i take these alongside my methotrexate").
             new_words = [
                 w
                 for w in self.surface_words(text)
-                if w not in self.vocabulary.stopwords and w not in self.known_words
+                if w not in self.vocabulary.stopwords
+                and w not in self.known_words
+                and (w,) not in self._ood_group
             ]
             for word in new_words:
                 self.known_words.add(word)
@@ -473,7 +491,6 @@ class _Reader:
                 if len(word) >= 4:
                     self._by_key[phonetic_key(word)].add(word)
                     self._by_initial_and_length[word[0], len(word)].append(word)
-                    self._letters[word] = Counter(word)
             if new_words:  # what was remembered may no longer hold
                 for cached in (
                     self._is_known, self._sounds_like, self._closest, self._sounds_whole
@@ -489,13 +506,15 @@ class _Reader:
     def _heard_words(self, text: str, spelled_right: bool = False) -> list[str]:
         """The words as heard: letters joined, mishearings mended, split and merged words
         mended (not in the guide's own texts, which are spelled right)."""
-        tokens = self._misheard.apply(
-            _join_letters(normalise(text).split(), self.vocabulary.letter_names)
-        )
+        tokens = list(self._mended(text))
         if spelled_right:
             return tokens
         joined = self._join_split_words(self._split_merged_words(tokens))
         return _jak_before_inhibitor(joined)
+
+    def _mended_uncached(self, text: str) -> tuple[str, ...]:
+        letters = _join_letters(normalise(text).split(), self.vocabulary.letter_names)
+        return tuple(self._misheard.apply(letters))
 
     def read(self, question: str) -> Reading:
         heard = self._heard_words(question)
@@ -504,6 +523,17 @@ class _Reader:
         vocab = self.vocabulary
         if not vocab.subject_names.isdisjoint(heard) and vocab.treatment_words.isdisjoint(heard):
             groups.add(ANOTHER_SUBJECT_ALONE)
+        if (
+            vocab.together_group in groups
+            and not vocab.treatment_words.isdisjoint(heard)
+            and not vocab.together_words.isdisjoint(heard)
+        ):
+            # "can i take these alongside my methotrexate": the guide's own question.
+            groups.discard(vocab.together_group)
+            group = self._ood_group
+            tokens = [
+                "medication" if group.get((t,)) == vocab.together_group else t for t in tokens
+            ]
         terms: list[str] = []
         unknown: list[str] = []
         common: list[str] = []
@@ -679,7 +709,10 @@ class _Reader:
         ):
             # The letters the two share bound the ratio from above (SequenceMatcher's
             # quick_ratio): a word that cannot reach the best so far skips the slow exact one.
-            shared = sum(min(n, self._letters[word].get(c, 0)) for c, n in letters.items())
+            counts = self._letters.get(word)
+            if counts is None:  # worked out when first compared, not for every word learned
+                counts = self._letters[word] = Counter(word)
+            shared = sum(min(n, counts.get(c, 0)) for c, n in letters.items())
             if 2 * shared < best_ratio * (len(token) + len(word)):
                 continue
             ratio = _ratio(token, word)
