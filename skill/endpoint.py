@@ -131,10 +131,16 @@ class EnvelopeSerializer(DefaultSerializer):
                 fields = self._fields[obj_type] = self._model_fields(obj_type)
             model = obj_type()
             deserialize = self._DefaultSerializer__deserialize
-            # A payload names a few of a model's many fields: walk the payload, not the fields.
-            for json_name, value in payload.items():
-                for name, field_type in fields.get(json_name, ()):
-                    setattr(model, name, deserialize(value, field_type))
+            if isinstance(payload, dict):
+                # A payload names a few of a model's many fields: walk it, not the fields.
+                for json_name, value in payload.items():
+                    for name, field_type in fields.get(json_name, ()):
+                        setattr(model, name, deserialize(value, field_type))
+            else:  # the SDK takes a list or text where it wants an object: its own steps
+                for json_name, attributes in fields.items():
+                    if json_name in payload:
+                        for name, field_type in attributes:
+                            setattr(model, name, deserialize(payload[json_name], field_type))
             for extra in payload:  # the names the SDK has no field for, after the fields
                 if extra not in fields:
                     setattr(model, extra, payload[extra])

@@ -566,6 +566,16 @@ def test_the_fast_deserialiser_builds_what_the_sdk_builds(topic_ids, data):
     assert _sdk_result(EnvelopeSerializer(), envelope) == _sdk_result(DefaultSerializer(), envelope)
 
 
+@pytest.mark.parametrize("resolutions", [[], ["x"], "abc", "name", 5, {"extra": 1}])
+def test_the_fast_deserialiser_takes_a_non_object_where_the_sdk_wants_one_as_the_sdk_does(
+    resolutions,
+):
+    # The SDK builds an empty model from a list, and refuses text whose letters name fields.
+    envelope = make_envelope(intent="QuestionIntent", slots={"query": "dose"})
+    envelope["request"]["intent"]["slots"]["query"]["resolutions"] = resolutions
+    assert _sdk_result(EnvelopeSerializer(), envelope) == _sdk_result(DefaultSerializer(), envelope)
+
+
 @settings(FUZZ, max_examples=40)
 @given(data=st.data())
 def test_the_fast_serializer_writes_what_the_sdk_writes(topic_ids, data):
