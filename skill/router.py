@@ -309,6 +309,7 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
 # --- words ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """A light stemmer: 'effects'/'effect', 'cured'/'cure', 'working'/'works' meet."""
     if len(word) <= 3:
@@ -472,6 +473,8 @@ class _Reader:
         # A text's words with letters joined and mishearings mended need no learned word: the
         # guide's phrases are learned, then read, and pass this step once.
         self._mended = lru_cache(maxsize=WORD_CACHE_SIZE)(self._mended_uncached)
+        # The same for the words after the synonym and filler tables, as heard.
+        self._surface = lru_cache(maxsize=WORD_CACHE_SIZE)(self._surface_uncached)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of the guide's own texts to the words the reader knows."""
@@ -499,9 +502,7 @@ class _Reader:
 
     def surface_words(self, text: str) -> list[str]:
         """The words of a text after the phrase tables, before stemming."""
-        return self._fillers.apply(
-            self._synonyms.apply(self._heard_words(text, spelled_right=True))
-        )
+        return list(self._surface(tuple(self._heard_words(text, spelled_right=True))))
 
     def _heard_words(self, text: str, spelled_right: bool = False) -> list[str]:
         """The words as heard: letters joined, mishearings mended, split and merged words
@@ -512,13 +513,16 @@ class _Reader:
         joined = self._join_split_words(self._split_merged_words(tokens))
         return _jak_before_inhibitor(joined)
 
+    def _surface_uncached(self, heard: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self._fillers.apply(self._synonyms.apply(list(heard))))
+
     def _mended_uncached(self, text: str) -> tuple[str, ...]:
         letters = _join_letters(normalise(text).split(), self.vocabulary.letter_names)
         return tuple(self._misheard.apply(letters))
 
     def read(self, question: str) -> Reading:
         heard = self._heard_words(question)
-        tokens = self._fillers.apply(self._synonyms.apply(heard))
+        tokens = list(self._surface(tuple(heard)))
         groups = {self._ood_group[p] for p in self._out_of_domain.find(tokens)}
         vocab = self.vocabulary
         if not vocab.subject_names.isdisjoint(heard) and vocab.treatment_words.isdisjoint(heard):
@@ -980,10 +984,11 @@ class Router:
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
 
-        # Sample vectors: each topic's closest sample question by words.
+        # Sample vectors: each topic's closest sample question by words (phrases that read
+        # alike make one vector).
         self._samples = _PhraseIndex(
             self._topic_ids,
-            ((t, self._vector(terms)) for t in self._topic_ids for terms in readings[t]),
+            ((t, self._vector(r)) for t in self._topic_ids for r in dict.fromkeys(readings[t])),
         )
 
         # The topics' names by spelling: letter trigrams weighted by how few names share them.

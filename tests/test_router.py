@@ -124,6 +124,7 @@ def test_nothing_to_go_on_is_unsure_with_no_topics(router):
         ("does act you puncture help", "lifestyle"),
         ("are jack inhibitors taken aurally", "dosage"),
         ("do jag inhibitors have drug inner actions", "faq_other_medications"),
+        ("are there cider effects with the jack pills", "risks_and_side_effects"),
     ],
 )
 def test_misheard_forms_reach_the_right_topic(router, question, topic):
@@ -152,6 +153,7 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("kick in", "faq_time_to_improve"),
         ("will it upset my stomach", "risks_and_side_effects"),
         ("will my as go away for good", "faq_cure"),
+        ("coping with side effects", "faq_side_effect_action"),
     ],
 )
 def test_everyday_words_mean_the_guides_words(router, question, topic):

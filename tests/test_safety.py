@@ -63,6 +63,7 @@ def verdict(question, prompts):
         ("should i cut back on them", "dose"),
         ("should i drop to half a tablet because of the headaches", "dose"),
         ("is my dose too high", "dose"),
+        ("what strength should my jak inhibitor be", "dose"),
         ("how much exercise should i do", None),
         ("how many weeks does it take to work", None),  # time, not a dose
         ("how many tablets do i take", "dose"),
