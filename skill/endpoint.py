@@ -248,14 +248,18 @@ def alexa() -> tuple[Response, int] | Response:
 def parse_envelope(raw: bytes) -> RequestEnvelope:
     """Check the body is a request envelope of the shape Alexa sends, and deserialise it."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_finite, parse_float=_finite_float)
+    except BadEnvelope:
+        raise
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of > 4300 digits
         raise BadEnvelope("body is not JSON") from exc
     except RecursionError as exc:  # json's C parser gives up past the recursion limit
         raise BadEnvelope("body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadEnvelope("body must be a JSON object")
-    _check_values(data)
+    # Nesting deeper than MAX_NESTING needs more brackets than that: only then walk the body.
+    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING:
+        _check_nesting(data)
     _require(data, "version", str)
     req = _require(data, "request", dict)
     _require(req, "type", str, "request.")
@@ -301,19 +305,27 @@ def parse_envelope(raw: bytes) -> RequestEnvelope:
     return envelope
 
 
-def _check_values(data: dict[str, Any]) -> None:
-    """Refuse nesting past MAX_NESTING and numbers that JSON cannot carry back (NaN, 1e999)."""
+def _not_finite(constant: str) -> float:
+    """json's hook for NaN and Infinity: JSON cannot carry them back, so refuse the body."""
+    raise BadEnvelope("body has a number that is not finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise BadEnvelope("body has a number that is not finite")
+    return value
+
+
+def _check_nesting(data: dict[str, Any]) -> None:
+    """Refuse nesting past MAX_NESTING."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             raise BadEnvelope("body is nested too deeply")
         children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
-            elif isinstance(child, float) and not math.isfinite(child):
-                raise BadEnvelope("body has a number that is not finite")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 def _require(mapping: dict[str, Any], field: str, kind: type, prefix: str = "") -> Any:
