@@ -154,6 +154,8 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("will it upset my stomach", "risks_and_side_effects"),
         ("will my as go away for good", "faq_cure"),
         ("coping with side effects", "faq_side_effect_action"),
+        ("what kind of things can you tell me about", "about_the_guide"),
+        ("what can a jak inhibitor do for someone like me", "benefits"),
     ],
 )
 def test_everyday_words_mean_the_guides_words(router, question, topic):
