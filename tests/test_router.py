@@ -271,6 +271,8 @@ def test_a_named_medicine_taken_with_the_treatment_is_the_guides_question(
 def test_speaker_habits_are_not_evidence(router):
     plain = router.read("can you tell me what one of them jak inhibitors is")
     assert router.read("can y'all tell me what one of them jak inhibitors is love") == plain
+    # A word of address after "a s" leaves it the disease.
+    assert routed(router, "tell me about a s boyo") == ("sure", "understanding_as")
 
 
 @pytest.mark.parametrize(
