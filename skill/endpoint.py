@@ -37,8 +37,8 @@ class EnvelopeSerializer(DefaultSerializer):
     tests/test_endpoint_fuzz.py checks that the results match the SDK's own.
     """
 
-    # Caches shared by all instances: class by name; per model class, (field, JSON name,
-    # type) triples in the SDK's order, and the JSON names.
+    # Caches shared by all instances: class by name; per model class, the attributes (and
+    # their types) that each JSON name fills.
     _classes: dict[str, Any] = {}  # noqa: RUF012
     _fields: dict[type, dict[str, tuple[tuple[str, Any], ...]]] = {}  # noqa: RUF012
     # Per type name: ("list", item type names), ("dict", value type name) or ("type", class).
@@ -312,9 +312,7 @@ def _not_finite(constant: str) -> float:
 
 def _finite_float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value):  # 1e999
-        raise BadEnvelope("body has a number that is not finite")
-    return value
+    return value if math.isfinite(value) else _not_finite(text)  # 1e999
 
 
 def _check_nesting(data: dict[str, Any]) -> None:

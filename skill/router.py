@@ -536,9 +536,10 @@ class _Reader:
         ):
             # "can i take these alongside my methotrexate": the guide's own question.
             groups.discard(vocab.together_group)
-            group = self._ood_group
+            ood_group = self._ood_group
             tokens = [
-                "medication" if group.get((t,)) == vocab.together_group else t for t in tokens
+                "medication" if ood_group.get((t,)) == vocab.together_group else t
+                for t in tokens
             ]
         terms: list[str] = []
         unknown: list[str] = []
@@ -1004,11 +1005,10 @@ class Router:
         # The guide's own phrases as sets of terms: a question that reads as one is complete.
         self._phrases = {frozenset(r) for rs in readings.values() for r in rs if r}
 
-        # Sample vectors: each topic's closest sample question by words (phrases that read
-        # alike make one vector).
+        # Sample vectors: each topic's closest sample question by words.
         self._samples = _PhraseIndex(
             self._topic_ids,
-            ((t, self._vector(r)) for t in self._topic_ids for r in dict.fromkeys(readings[t])),
+            ((t, self._vector(terms)) for t in self._topic_ids for terms in readings[t]),
         )
 
         # The topics' names by spelling: letter trigrams weighted by how few names share them.
