@@ -50,6 +50,15 @@ def verdict(question, prompts):
         ("can i cut my dose down myself", "dose"),
         ("can i stop my methotrexate now that i am on a jak", "dose"),
         ("can i just stop now that i feel better", "dose"),
+        ("my tongue's gone huge and i can barely swallow", "medical"),
+        ("he's having trouble swallowing", "medical"),
+        # Not swallowing the tablets is about taking them, not an emergency.
+        ("can i crush the tablets if i can't swallow them", "dose"),
+        ("she's having trouble swallowing her pills", None),
+        ("can i take more than the doctor said", "dose"),
+        ("can i skip a day if i'm feeling fine", "dose"),
+        ("can i skip one", "dose"),
+        ("can i take more than one jak inhibitor", None),
         # Ordinary questions are left to the router.
         ("what are the side effects", None),
         ("can jak inhibitors cause chest infections", None),
