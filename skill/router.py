@@ -765,10 +765,14 @@ def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[st
             continue
         if len(run) >= 4 and run[0][0] == "a":
             out.append(run.pop(0)[0])  # "on a j a k": the first 'a' is the article
+        # "is a s a chronic disease": the last 'a' is the article after the disease.
+        article = run.pop() if len(run) >= 3 and [h for h, _ in run[-2:]] == ["s", "a"] else None
         if len(run) >= 2 and not {heard for heard, _ in run} <= _LETTER_WORDS:
             out.append("".join(letter for _, letter in run))
         else:
             out.extend(heard for heard, _ in run)
+        if article:
+            out.append(article[0])
         run = []
         if token:
             out.append(token)

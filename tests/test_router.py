@@ -82,6 +82,9 @@ def test_a_close_call_asks_which_of_the_two(router):
         "read me my messages",
         "book an appointment with my g p",
         "how long does it take to boil an egg",
+        "is the keto diet good for inflammation",  # a named diet, not the guide's healthy weight
+        "book me a doctor's appointment",
+        "when is my next appointment",
     ],
 )
 def test_a_question_outside_the_guide_is_declined(router, question):
@@ -220,6 +223,16 @@ def test_an_article_before_spelled_letters_is_not_one_of_them(router):
         "worth", "going", "jak", "inhibitor"
     )
     assert router.read("what is a s").terms == ("what", stem("spondylitis"))
+    # ... nor an article after them: "is a s a chronic disease" is not the letters "asa".
+    assert router.read("is a s a chronic disease").spelled == ("spondylitis", "chronic", "disease")
+
+
+def test_the_guides_faqs_are_reached_by_their_numbers(router, guide):
+    faqs = [t.id for t in guide.topics if t.kind == "faq"]
+    assert len(faqs) == 5
+    for number, faq in zip(("one", "two", "three", "four", "five"), faqs, strict=True):
+        assert routed(router, f"f a q number {number}") == ("sure", faq)
+        assert routed(router, f"question {number}") == ("sure", faq)
 
 
 def test_letter_names_that_are_everyday_words_or_stand_alone_stay_words(router):
