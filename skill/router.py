@@ -33,7 +33,8 @@ Scoring a topic (all in [0, 1]):
              content words run together and the topic's closest name (title, short name,
              keyword): a second, spelling-level view that still matches when a word was
              split, merged or misheard in a way no table lists ("inter act", "side efects",
-             "summery").
+             "summery"). Only for a question with such a word (unknown, or reached by
+             sound): in the guide's own words, it adds nothing the others miss.
   score      a weighted mean of the four (`Weights`, the `scoring:` section of the vocabulary
              file), times `out_of_domain_factor` when the question names something the guide
              does not cover. 1 means every word of the question is the topic's and it matches
@@ -1084,7 +1085,11 @@ class Router:
             q_norm = math.sqrt(sum(w * w for w in query.values()))
             similarity = self._samples.best_by_topic(query, q_norm)
 
-        spelling = self._spelling(reading.spelled) if self.weights.spelling_share else {}
+        # Spelling is evidence where a word was not heard as one of the guide's (unknown, or
+        # reached by sound): a question in the guide's own words is read well enough without.
+        spelling: Mapping[str, float] = {}
+        if self.weights.spelling_share and (reading.unknown or reading.fuzzy):
+            spelling = self._spelling(reading.spelled)
 
         likelihood: Mapping[str, float] = {}
         if self.weights.likelihood_share:
@@ -1095,18 +1100,21 @@ class Router:
                 likelihood = self._likelihood(t for t, _ in weights if t in self._idf)
 
         w = self.weights
-        coverage_share = w.coverage_share
-        similarity_share = w.similarity_share * known * evidence
-        spelling_share = w.spelling_share * evidence
-        likelihood_share = w.likelihood_share * known * evidence
+        # Without the spelling signal, the others make the whole score between them.
+        whole = 1.0 if spelling or w.spelling_share >= 1 else 1.0 - w.spelling_share
+        signals = (
+            (w.coverage_share / whole, coverage),
+            (w.similarity_share / whole * known * evidence, similarity),
+            (w.spelling_share * evidence, spelling),
+            (w.likelihood_share / whole * known * evidence, likelihood),
+        )
+        # Each signal adds only to the topics it names, in the same order for every topic.
+        for share, signal in signals:
+            if share:
+                for topic_id, value in signal.items():
+                    scores[topic_id] += share * value
         factor = self.vocabulary.out_of_domain_factor if reading.out_of_domain else 1.0
-        for topic_id in self._topic_ids:
-            raw = coverage_share * coverage.get(topic_id, 0.0)
-            raw += similarity_share * similarity.get(topic_id, 0.0)
-            raw += spelling_share * spelling.get(topic_id, 0.0)
-            raw += likelihood_share * likelihood.get(topic_id, 0.0)
-            scores[topic_id] = round(min(1.0, raw * factor), 4)
-        return scores
+        return {t: round(min(1.0, raw * factor), 4) for t, raw in scores.items()}
 
     def _likelihood(self, terms: Iterable[str]) -> dict[str, float]:
         """Each topic's posterior given the question's words (equal priors, naive Bayes)."""
