@@ -59,6 +59,8 @@ def verdict(question, prompts):
         ("can i skip a day if i'm feeling fine", "dose"),
         ("can i skip one", "dose"),
         ("can i take more than one jak inhibitor", None),
+        ("my face and lips have blown right up", "medical"),
+        ("my back's bad today can i take my tablet twice", "dose"),
         # Ordinary questions are left to the router.
         ("what are the side effects", None),
         ("can jak inhibitors cause chest infections", None),
