@@ -180,6 +180,12 @@ class Vocabulary:
     # is the guide's question about other medications (see the vocabulary).
     together_group: str
     together_words: frozenset[str]
+    # After this word, one of these words means the question asks what to do when something
+    # goes wrong ("and if it makes me sick"): it adds the term `what_if_means` (see the
+    # vocabulary).
+    what_if_after: str
+    what_if_words: frozenset[str]
+    what_if_means: str
     source: Path
 
 
@@ -271,6 +277,14 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
     if together_group not in ood_raw:
         raise GuideError(f"{name}: taken_together: field 'group' must name an out_of_domain group")
 
+    what_if_raw = data.get("if_something_goes_wrong")
+
+    def single_word(key: str, mapping: Any, where: str) -> str:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if not isinstance(value, str) or not value.isalpha():
+            raise GuideError(f"{name}: {where}field '{key}' must be a single word")
+        return value.lower()
+
     names_raw = data.get("letter_names")
     if not isinstance(names_raw, dict) or not all(
         isinstance(k, str) and k.isalpha() and isinstance(v, str) and len(v) == 1 and v.isalpha()
@@ -304,6 +318,9 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         ),
         together_group=str(together_group),
         together_words=words("words", together_raw, "taken_together: "),
+        what_if_after=single_word("after", what_if_raw, "if_something_goes_wrong: "),
+        what_if_words=words("words", what_if_raw, "if_something_goes_wrong: "),
+        what_if_means=single_word("means", what_if_raw, "if_something_goes_wrong: "),
         out_of_domain=out_of_domain,
         source=path,
     )
@@ -576,6 +593,11 @@ class _Reader:
             else:
                 unknown.append(token)
                 terms.append(token)
+        if vocab.what_if_after in heard:
+            after = heard[heard.index(vocab.what_if_after) + 1 :]
+            if not vocab.what_if_words.isdisjoint(after):
+                # "and if it makes me sick": what to do about it, said without "what to do".
+                terms.append(stem(vocab.what_if_means))
         return Reading(
             terms=tuple(terms),
             unknown=tuple(unknown),

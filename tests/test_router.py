@@ -281,6 +281,32 @@ def test_a_named_medicine_taken_with_the_treatment_is_the_guides_question(
     assert (stem("medication") in reading.terms) is not outside
 
 
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("and if it makes me sick", "faq_side_effect_action"),
+        ("if something goes wrong", "faq_side_effect_action"),
+        ("what if i get side effects", "faq_side_effect_action"),
+        ("what side effects can i get", "risks_and_side_effects"),  # no "if": what they are
+    ],
+)
+def test_what_if_something_goes_wrong_asks_what_to_do(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+    assert (stem("action") in router.read(question).terms) is (" if " in f" {question} ")
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("is it a painkiller or something different", "what_are_jak_inhibitors"),
+        ("are jak inhibitors just a kind of painkiller", "what_are_jak_inhibitors"),
+        ("can i take painkillers with it", "faq_other_medications"),
+    ],
+)
+def test_asking_whether_it_is_a_painkiller_asks_what_it_is(router, question, topic):
+    assert routed(router, question) == ("sure", topic)
+
+
 def test_speaker_habits_are_not_evidence(router):
     plain = router.read("can you tell me what one of them jak inhibitors is")
     assert router.read("can y'all tell me what one of them jak inhibitors is love") == plain
@@ -506,6 +532,14 @@ def write_vocabulary(tmp_path: Path, change) -> Path:
         (
             lambda d: d["taken_together"].pop("words"),
             "taken_together: field 'words' must be a non-empty list of words",
+        ),
+        (
+            lambda d: d["if_something_goes_wrong"].update(means="what to do"),
+            "if_something_goes_wrong: field 'means' must be a single word",
+        ),
+        (
+            lambda d: d.pop("if_something_goes_wrong"),
+            "if_something_goes_wrong: field 'after' must be a single word",
         ),
         (
             lambda d: d["letter_names"].update(jay="jj"),
