@@ -61,6 +61,8 @@ def verdict(question, prompts):
         ("can i take more than one jak inhibitor", None),
         ("my face and lips have blown right up", "medical"),
         ("my back's bad today can i take my tablet twice", "dose"),
+        ("i think i've swallowed a whole week's worth of tablets", "medical"),
+        ("my mum's on one a day can she go up to two", "dose"),
         # Ordinary questions are left to the router.
         ("what are the side effects", None),
         ("can jak inhibitors cause chest infections", None),
