@@ -10,9 +10,10 @@ gunicorn.conf.py; only request verification is off (JAK_GUIDE_VERIFY_REQUESTS=fa
 wrk cannot sign requests. wrk posts real QuestionIntent envelopes over keep-alive
 connections (a closed loop: each connection waits for its reply before sending again); the echo
 app gets the same bytes. The bodies are the development questions of
-`benchmarks/questions.yaml` (paraphrases, misheard, out of scope, emergencies ...), each a real
-QuestionIntent envelope, posted in turn: every request is a different question from the one
-before, so no cache in the skill can make the figures look better than a varied stream would.
+`benchmarks/development_questions/` (paraphrases, misheard, out of scope, emergencies ...),
+each a real QuestionIntent envelope, posted in turn: every request is a different question
+from the one before, so no cache in the skill can make the figures look better than a varied
+stream would.
 The two routes are measured in alternating slices of a few seconds,
 so that other work on the machine weighs on both alike; the server's CPU time per request is
 shown too, as it hardly depends on such noise.
@@ -50,7 +51,6 @@ HOST = "127.0.0.1"  # loopback only: nothing else is ever a target
 SKILL_APP = "app:app"
 ECHO_APP = "benchmarks.echo_app:app"
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-00000000b0b0"
-QUESTIONS_FILE = ROOT / "benchmarks" / "questions.yaml"
 MIN_SUSTAIN_SECONDS = 60
 SLICE_SECONDS = 5
 TARGET_RATIO = 0.5
@@ -186,17 +186,16 @@ HEADER = (
 
 def question_bodies() -> list[bytes]:
     """Real QuestionIntent request envelopes, as Alexa sends them, one per development question."""
+    from benchmarks.routing import load_questions
     from skill.envelopes import request_envelope
-    from skill.guide import load_yaml_mapping
 
-    questions = load_yaml_mapping(QUESTIONS_FILE)["questions"]
     return [
         json.dumps(
             request_envelope(
-                intent="QuestionIntent", slots={"query": q["text"]}, new=True, skill_id=SKILL_ID
+                intent="QuestionIntent", slots={"query": q.text}, new=True, skill_id=SKILL_ID
             )
         ).encode()
-        for q in questions
+        for q in load_questions()
     ]
 
 

@@ -9,7 +9,7 @@ Run from the project root:
         # through the same checks
 
 Like the NLU examples of a Rasa project, the labelled development questions
-(`benchmarks/questions.yaml`) teach the router how people really ask. A question is taken
+(`benchmarks/development_questions/`) teach the router how people really ask. A question is taken
 when a careful listener gave it one topic, it is a plain paraphrase or a topic word said
 alone (misheard transcripts would teach the offline recogniser's language model the wrong
 words), the guide speaks to its subject (not `guide_silent`, and no word the router reads as
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.routing import QUESTIONS_FILE, Question, load_questions, sample_form
+from benchmarks.routing import QUESTIONS_DIR, Question, load_questions, sample_form
 from skill.guide import GUIDE_TOPICS_FILE, SAMPLE_PATTERN, Guide, load_guide, load_yaml_mapping
 from skill.prompts import Prompts, load_prompts
 from skill.router import Router
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     guide = load_guide()
     prompts = load_prompts(guide)
-    questions = load_questions(QUESTIONS_FILE) if args.source is None else candidates(args.source)
+    questions = load_questions(QUESTIONS_DIR) if args.source is None else candidates(args.source)
     by_topic = new_samples(questions, guide, prompts)
     for topic in guide.topics:
         forms = by_topic.get(topic.id, [])

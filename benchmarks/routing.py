@@ -3,23 +3,24 @@
 Run from the project root:
 
     python -m benchmarks.routing                 # the report on the held-out questions
-    python -m benchmarks.routing --questions benchmarks/questions.yaml --split all
+    python -m benchmarks.routing --questions benchmarks/development_questions --split all
     python -m benchmarks.routing --crossval      # 5-fold cross-validation on the development set
     python -m benchmarks.routing --tune          # choose weights and bands on the development set
     python -m benchmarks.routing --tune --write  # ... and write them to router_vocabulary.yaml
 
-Two question files. `questions.yaml` (the first set, both of its halves, and every former
-held-out set, a batch each) is the development set: everything is tuned on it, and `--crossval`
-estimates how the tuning generalises (choose the scoring weights and the bands on four folds,
-score the fifth, five times; folds by a stable hash of each question's sample form). The
-development questions' plain paraphrases are also sample questions of the guide
-(`benchmarks.question_samples`), so every figure on them, and the tuning, scores each question
-with a router built without its fold's samples. `heldout_questions.yaml` is
-the held-out set: written by someone who never saw the router, never tuned on, read only for
-the final report, which uses every entry; once it has been looked at, it joins the development
-set and a fresh one is written. Without it, the report falls back to the held-out half of
-`questions.yaml`. Entries marked `guide_silent` ask about a subject the guide never mentions;
-the report also gives the figures without them.
+Two kinds of question file. `development_questions/` (the first set, both of its halves, and
+every former held-out set, a file or a batch each) is the development set: everything is tuned
+on it, and `--crossval` estimates how the tuning generalises (choose the scoring weights and
+the bands on four folds, score the fifth, five times; folds by a stable hash of each
+question's sample form). The development questions' plain paraphrases are also sample
+questions of the guide (`benchmarks.question_samples`), so every figure on them, and the
+tuning, scores each question with a router built without its fold's samples.
+`heldout_questions.yaml` is the held-out set: written by someone who never saw the router,
+never tuned on, read only for the final report, which uses every entry; once it has been
+looked at, it joins the development set (as `development_questions/set_NN.yaml`, its split
+`tune`) and a fresh one is written. Without it, the report falls back to the held-out half of
+the first set. Entries marked `guide_silent` ask about a subject the guide never mentions; the
+report also gives the figures without them.
 
 Every question goes through the skill's own order: `skill.safety.check_question` first
 (emergency, then personal dose), then the router.
@@ -56,7 +57,8 @@ from skill.router import (
 )
 from skill.safety import check_question, personal_dose_topic
 
-QUESTIONS_FILE = Path(__file__).with_name("questions.yaml")  # the development set
+# The development set: a file per set of questions, read in the order of their names.
+QUESTIONS_DIR = Path(__file__).with_name("development_questions")
 HELDOUT_FILE = Path(__file__).with_name("heldout_questions.yaml")  # never tuned on
 ROUTED_KINDS = ("paraphrase", "misheard", "keyword", "fragment")
 KINDS = (*ROUTED_KINDS, "dose")
@@ -154,9 +156,10 @@ class Outcome:
         return self.safety is None and self.band == "unsure"
 
 
-def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
-    """The questions of a benchmark file; an entry without a split is a held-out question."""
-    data = load_yaml_mapping(path)
+def load_questions(path: Path = QUESTIONS_DIR) -> list[Question]:
+    """The questions of a benchmark file, or of every file of a folder of them (in the order of
+    their names); an entry without a split is a held-out question."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     return [
         Question(
             str(q["text"]),
@@ -165,7 +168,8 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
             q.get("split") or "heldout",
             bool(q.get("guide_silent")),
         )
-        for q in data["questions"]
+        for file in files
+        for q in load_yaml_mapping(file)["questions"]
     ]
 
 
@@ -787,7 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         default=None,
         help="questions to report on (default: heldout_questions.yaml if present, every entry; "
-        "else the held-out half of questions.yaml)",
+        "else the held-out half of development_questions)",
     )
     parser.add_argument(
         "--split", choices=SPLITS, default=None, help="entries of the file (default: see above)"
@@ -805,9 +809,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.tune or args.crossval:
         # Only ever the development set: the held-out file is never tuned on.
-        if args.questions is not None and args.questions.resolve() != QUESTIONS_FILE.resolve():
-            parser.error("--tune and --crossval work on benchmarks/questions.yaml only")
-        dev = [q for q in load_questions(QUESTIONS_FILE) if args.split in (None, "all", q.split)]
+        if args.questions is not None and args.questions.resolve() != QUESTIONS_DIR.resolve():
+            parser.error("--tune and --crossval work on benchmarks/development_questions only")
+        dev = [q for q in load_questions(QUESTIONS_DIR) if args.split in (None, "all", q.split)]
         if args.crossval:
             print(crossval(dev, WEIGHT_GRID))
         if args.tune:
@@ -820,14 +824,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     path = args.questions
     if path is None:
-        path = HELDOUT_FILE if HELDOUT_FILE.exists() else QUESTIONS_FILE
-    split = args.split or ("heldout" if path.resolve() == QUESTIONS_FILE.resolve() else "all")
+        path = HELDOUT_FILE if HELDOUT_FILE.exists() else QUESTIONS_DIR
+    split = args.split or ("heldout" if path.resolve() == QUESTIONS_DIR.resolve() else "all")
 
     guide = load_guide()
     prompts = load_prompts(guide)
     router = Router(guide)
     selected = [q for q in load_questions(path) if split == "all" or q.split == split]
-    if path.resolve() == QUESTIONS_FILE.resolve():
+    if path.resolve() == QUESTIONS_DIR.resolve():
         # Development questions are sample questions too: score each one out of fold.
         outcomes = out_of_fold(guide, prompts, selected)
         print(report(outcomes, f"{path.name}, {split}, each scored without its fold's samples"))
