@@ -99,6 +99,9 @@ LIKELIHOOD_SMOOTHING = 0.5
 FUZZY_CREDIT = 0.85
 # Words whose reading the reader remembers (see `_Reader`): far more than a guide's worth.
 WORD_CACHE_SIZE = 16384
+# Texts whose reading the reader remembers once built: the popular questions, not every
+# question ever asked (a varied stream of questions is read afresh, as it would be in use).
+TEXT_CACHE_SIZE = 1024
 # A feature in at least this share of a phrase index's phrases is common (see `_PhraseIndex`);
 # the combinations of common features questions bring are few, and remembered.
 COMMON_FEATURE_SHARE = 0.04
@@ -491,10 +494,16 @@ class _Reader:
         self._closest = lru_cache(maxsize=WORD_CACHE_SIZE)(self._closest_uncached)
         self._sounds_whole = lru_cache(maxsize=WORD_CACHE_SIZE)(self._sounds_whole_uncached)
         # A text's words with letters joined and mishearings mended need no learned word: the
-        # guide's phrases are learned, then read, and pass this step once.
+        # guide's phrases are learned, then read, and pass this step once while the router is
+        # built (`serve` then keeps only the popular questions).
         self._mended = lru_cache(maxsize=WORD_CACHE_SIZE)(self._mended_uncached)
         # The same for the words after the synonym and filler tables, as heard.
         self._surface = lru_cache(maxsize=WORD_CACHE_SIZE)(self._surface_uncached)
+
+    def serve(self) -> None:
+        """Built: from now on remember only the last `TEXT_CACHE_SIZE` texts read."""
+        self._mended = lru_cache(maxsize=TEXT_CACHE_SIZE)(self._mended_uncached)
+        self._surface = lru_cache(maxsize=TEXT_CACHE_SIZE)(self._surface_uncached)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of the guide's own texts to the words the reader knows."""
@@ -1054,6 +1063,7 @@ class Router:
             self._topic_ids,
             ((t, {g: c * self._gram_idf[g] for g, c in grams.items()}) for t, grams in spelled),
         )
+        self._reader.serve()
 
     # -- public API --
 

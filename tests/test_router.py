@@ -16,6 +16,7 @@ from skill.guide import Guide, GuideError
 from skill.prompts import load_prompts
 from skill.router import (
     ROUTER_VOCABULARY_FILE,
+    TEXT_CACHE_SIZE,
     Bands,
     RouteDecision,
     Router,
@@ -480,6 +481,16 @@ def test_an_exact_sample_scores_higher_than_a_vague_question(router):
     vague = router.best_topic("what about it").top
     assert exact >= 0.9
     assert vague is None or vague.score < 0.3
+
+
+def test_once_built_the_reader_remembers_only_the_popular_texts(router):
+    # A varied stream of questions is read afresh, as in use (the load benchmark relies on it).
+    reader = router._reader
+    for cache in (reader._mended, reader._surface):
+        assert cache.cache_info().maxsize == TEXT_CACHE_SIZE
+    for i in range(TEXT_CACHE_SIZE + 10):
+        router.rank(f"what are the side effects number {i}")
+    assert reader._mended.cache_info().currsize == TEXT_CACHE_SIZE
 
 
 def test_bands_come_from_the_vocabulary_file(router):
