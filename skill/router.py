@@ -218,6 +218,12 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
             raise GuideError(f"{name}: {where}field '{key}' must be a non-empty list of words")
         return frozenset(w for v in value for w in phrase(v, f"{where}field '{key}' entry {v!r}"))
 
+    def single_word(key: str, mapping: Any, where: str) -> str:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if not isinstance(value, str) or not value.isalpha():
+            raise GuideError(f"{name}: {where}field '{key}' must be a single word")
+        return value.lower()
+
     def phrase_map(key: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         value = data.get(key)
         if not isinstance(value, dict) or not value:
@@ -276,17 +282,10 @@ def load_vocabulary(path: Path | str = ROUTER_VOCABULARY_FILE) -> Vocabulary:
         raise GuideError(f"{name}: field 'two_word_terms' must hold phrases of two words")
 
     together_raw = data.get("taken_together")
+    what_if_raw = data.get("if_something_goes_wrong")
     together_group = together_raw.get("group") if isinstance(together_raw, dict) else None
     if together_group not in ood_raw:
         raise GuideError(f"{name}: taken_together: field 'group' must name an out_of_domain group")
-
-    what_if_raw = data.get("if_something_goes_wrong")
-
-    def single_word(key: str, mapping: Any, where: str) -> str:
-        value = mapping.get(key) if isinstance(mapping, dict) else None
-        if not isinstance(value, str) or not value.isalpha():
-            raise GuideError(f"{name}: {where}field '{key}' must be a single word")
-        return value.lower()
 
     names_raw = data.get("letter_names")
     if not isinstance(names_raw, dict) or not all(
@@ -1133,12 +1132,12 @@ class Router:
 
         w = self.weights
         # Without the spelling signal, the others make the whole score between them.
-        whole = 1.0 if spelling or w.spelling_share >= 1 else 1.0 - w.spelling_share
+        present = 1.0 if spelling or w.spelling_share >= 1 else 1.0 - w.spelling_share
         signals = (
-            (w.coverage_share / whole, coverage),
-            (w.similarity_share / whole * known * evidence, similarity),
+            (w.coverage_share / present, coverage),
+            (w.similarity_share / present * known * evidence, similarity),
             (w.spelling_share * evidence, spelling),
-            (w.likelihood_share / whole * known * evidence, likelihood),
+            (w.likelihood_share / present * known * evidence, likelihood),
         )
         # Each signal adds only to the topics it names, in the same order for every topic.
         for share, signal in signals:
