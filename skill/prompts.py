@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import re._constants as sre  # the parser behind `re`: private, but stable since Python 3.11
+import re._parser as sre_parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +45,12 @@ class Signals:
     def __post_init__(self) -> None:
         # One search over all the patterns costs far less than one search per pattern; and no
         # sign can hold unless its first group is there, so one search over the first groups
-        # of all signs spares most questions the sign-by-sign check.
-        object.__setattr__(self, "_any_pattern", _either(self.patterns))
-        object.__setattr__(self, "_any_sign_start", _either(sign[0] for sign in self.signs))
+        # of all signs spares most questions the sign-by-sign check. The first groups are
+        # plain lists of words, which one alternation searches fast; the patterns are not.
+        object.__setattr__(self, "_any_pattern", _AnyOf(self.patterns))
+        object.__setattr__(
+            self, "_any_sign_start", _alternation([sign[0].pattern for sign in self.signs])
+        )
 
     def match(self, text: str) -> bool:
         """Whether the normalised question shows any of these signals."""
@@ -56,9 +61,82 @@ class Signals:
         return any(all(group.search(text) for group in sign) for sign in self.signs)
 
 
-def _either(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
+_ANY_CHAR = ""  # in a set of first characters: the pattern may start with any character
+_WORD_BOUNDARY = re.compile(r"\b")
+
+
+class _AnyOf:
+    """Whether any of these patterns (each `\\b(?:...)\\b`) matches a text.
+
+    One alternation of them all tries every pattern at every word boundary, most of them in
+    vain: "chests? ..." cannot match where the word starts with a "t". So each pattern goes
+    with the characters it can start with, worked out from its parsed form, and at each
+    boundary only the patterns that can start with the character there are tried. Exact: a
+    pattern whose start cannot be worked out is tried everywhere."""
+
+    def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
+        by_char: dict[str, list[str]] = {}
+        anywhere: list[str] = []
+        for pattern in patterns:
+            chars, may_be_empty = _first_chars(sre_parse.parse(pattern.pattern))
+            if may_be_empty or _ANY_CHAR in chars:
+                anywhere.append(pattern.pattern)
+            else:
+                for char in chars:
+                    by_char.setdefault(char, []).append(pattern.pattern)
+        self._by_char = {c: _alternation([*ps, *anywhere]) for c, ps in by_char.items()}
+        self._anywhere = _alternation(anywhere)
+
+    def search(self, text: str) -> bool:
+        for boundary in _WORD_BOUNDARY.finditer(text):
+            at = boundary.start()
+            pattern = self._by_char.get(text[at], self._anywhere) if at < len(text) else (
+                self._anywhere
+            )
+            if pattern.match(text, at):
+                return True
+        return False
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str]:
     """One pattern that matches where any of these does (never, for none)."""
-    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns) or r"(?!)")
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)")
+
+
+def _first_chars(items: Any) -> tuple[set[str], bool]:
+    """The characters a parsed pattern can start with, and whether it can match nothing."""
+    chars: set[str] = set()
+    for op, av in items:
+        starts, may_be_empty = _first_chars_of(op, av)
+        chars |= starts
+        if not may_be_empty:
+            return chars, False
+    return chars, True
+
+
+def _first_chars_of(op: Any, av: Any) -> tuple[set[str], bool]:
+    if op is sre.LITERAL:
+        return {chr(av)}, False
+    if op is sre.IN and all(o in (sre.LITERAL, sre.RANGE) for o, _ in av):
+        return {
+            chr(c) for o, a in av for c in ((a,) if o is sre.LITERAL else range(a[0], a[1] + 1))
+        }, False
+    if op is sre.BRANCH:
+        chars: set[str] = set()
+        may_be_empty = False
+        for branch in av[1]:
+            starts, empty = _first_chars(branch)
+            chars |= starts
+            may_be_empty = may_be_empty or empty
+        return chars, may_be_empty
+    if op is sre.SUBPATTERN:
+        return _first_chars(av[-1])
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+        starts, empty = _first_chars(av[2])
+        return starts, empty or av[0] == 0
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return set(), True  # takes no character
+    return {_ANY_CHAR}, True  # anything else: it may start anywhere
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,31 @@ def test_the_topic_after_the_personal_dose_prompt(conversation, band, top, expec
     decision = RouteDecision(band=band, ranked=(ScoredTopic(top, 0.9),))
     assert personal_dose_topic(decision, conversation.prompts) == expected
     assert personal_dose_topic(RouteDecision("unsure", ()), conversation.prompts) == "dosage"
+
+
+def test_the_fast_search_over_patterns_finds_what_one_alternation_finds(conversation):
+    # Each pattern is tried only where a word starts with a character it can start with; a
+    # pattern whose start cannot be worked out (optional, any character) is tried everywhere.
+    from skill.prompts import _alternation, _AnyOf, _compile
+
+    values = [
+        "chests? (pain|hurts)", "(took|taken) (two|extra) (pills?|tablets?)", r"\d+ ?mgs?",
+        "( \\w+)? swallow\\w*", "(?!stop )st\\w+ now", "[xyz]ap", "(cant|can not)? breathe",
+        ".ouch",
+    ]
+    patterns = [_compile("test", "patterns", v) for v in values]
+    either = _alternation([p.pattern for p in patterns])
+    fast = _AnyOf(patterns)
+    texts = [
+        "", "my chest hurts", "i took two pills", "is 15 mg a lot", "i can swallow",
+        "start now", "stop now", "zap", "breathe", "cant breathe", "a touch", "the chests pain",
+        "tooktwo pills", "mg 15", "xap", " swallowing", "nothing here at all",
+    ] + [question for question in conversation.prompts.personal_dose_samples]
+    for text in texts:
+        assert fast.search(text) == bool(either.search(text)), text
+    # The rules' own patterns too, on the guide's samples and the safety samples.
+    prompts = conversation.prompts
+    for signals in [rule.signals for rule in prompts.emergencies] + [prompts.personal_dose_signals]:
+        either = _alternation([p.pattern for p in signals.patterns])
+        for text in texts + [s for rule in prompts.emergencies for s in rule.samples]:
+            assert signals._any_pattern.search(text) == bool(either.search(text)), text
