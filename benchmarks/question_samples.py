@@ -37,7 +37,7 @@ from benchmarks.routing import QUESTIONS_DIR, Question, load_questions, sample_f
 from skill.guide import GUIDE_TOPICS_FILE, SAMPLE_PATTERN, Guide, load_guide, load_yaml_mapping
 from skill.prompts import Prompts, load_prompts
 from skill.router import Router
-from skill.safety import check_question
+from skill.safety import answered_by_safety_check
 
 SAMPLE_KINDS = ("paraphrase", "keyword")
 _SAMPLES_HEADER = "    samples:\n"
@@ -69,7 +69,7 @@ def new_samples(
         form = sample_form(q.text)
         if not form or not SAMPLE_PATTERN.match(form) or form in taken:
             continue
-        if check_question(form, prompts) or check_question(q.text, prompts):
+        if answered_by_safety_check(form, prompts) or answered_by_safety_check(q.text, prompts):
             continue  # answered by the safety check, never routed
         reading = router.read(form)
         if reading.out_of_domain or not set(reading.terms) - QUESTION_WORDS:
@@ -98,7 +98,7 @@ def _answered_sure(
         }
         for topic in guide.topics:
             for phrase in topic.phrases:
-                if check_question(phrase, prompts) or _sure_for(router, phrase, topic.id):
+                if answered_by_safety_check(phrase, prompts) or _sure_for(router, phrase, topic.id):
                     continue
                 # The rival topic's new sample nearest the phrase crowds it out: drop it.
                 rival = next(s.topic_id for s in router.rank(phrase) if s.topic_id != topic.id)

@@ -55,7 +55,7 @@ from skill.router import (
     Weights,
     band_for,
 )
-from skill.safety import check_question, personal_dose_topic
+from skill.safety import answered_by_safety_check, check_question, personal_dose_topic
 
 # The development set: a file per set of questions, read in the order of their names.
 QUESTIONS_DIR = Path(__file__).with_name("development_questions")
@@ -106,7 +106,9 @@ class Outcome:
     """What the skill would do with one question."""
 
     question: Question
-    safety: str | None  # "emergency", "dose" or None
+    # "emergency" or "dose" when a safety pattern answered first; "likely emergency" or
+    # "likely dose" when the classifier's guidance came first and the question was routed.
+    safety: str | None
     ranked: tuple[ScoredTopic, ...]
     band: str | None  # None when the safety check answered first
     choices: tuple[str, ...] = ()  # the topics asked about on a close call (one or two)
@@ -116,6 +118,16 @@ class Outcome:
     @property
     def in_scope(self) -> bool:
         return bool(self.question.accept)
+
+    @property
+    def answered_by_safety(self) -> bool:
+        """The safety check's reply took the place of any answer (a pattern found it)."""
+        return self.safety in ("emergency", "dose")
+
+    @property
+    def emergency_guidance(self) -> bool:
+        """Emergency guidance came first, in place of the answer or before it."""
+        return self.safety in ("emergency", "likely emergency")
 
     @property
     def top(self) -> str | None:
@@ -133,7 +145,7 @@ class Outcome:
         topic after the prompt) is accepted."""
         if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
-        if self.safety or self.band not in ("sure", "clarify"):
+        if self.answered_by_safety or self.band not in ("sure", "clarify"):
             return False
         return self.top in self.question.accept
 
@@ -143,17 +155,19 @@ class Outcome:
         reference systems, which never decline, are measured)."""
         if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
-        return self.safety is None and self.top in self.question.accept
+        return not self.answered_by_safety and self.top in self.question.accept
 
     @property
     def sure_right(self) -> bool:
         if self.safety == "dose" and self.dose_topic in self.question.accept:
             return True
-        return self.safety is None and self.band == "sure" and self.top in self.question.accept
+        return (
+            not self.answered_by_safety and self.band == "sure" and self.top in self.question.accept
+        )
 
     @property
     def declined(self) -> bool:
-        return self.safety is None and self.band == "unsure"
+        return not self.answered_by_safety and self.band == "unsure"
 
 
 def load_questions(path: Path = QUESTIONS_DIR) -> list[Question]:
@@ -175,11 +189,10 @@ def load_questions(path: Path = QUESTIONS_DIR) -> list[Question]:
 
 def safety_of(question: Question, prompts) -> str | None:
     finding = check_question(question.text, prompts)
-    if finding and finding.emergency:
-        return "emergency"
-    if finding and finding.personal_dose_topic:
-        return "dose"
-    return None
+    if finding is None:
+        return None
+    kind = "emergency" if finding.emergency else "dose"
+    return f"likely {kind}" if finding.likely else kind
 
 
 def evaluate(
@@ -212,11 +225,11 @@ def outcome(
 ) -> Outcome:
     """What the skill does, as `Conversation.ask_question` decides it (`dose_topic`: the topic
     after the personal-dose prompt, when the safety check caught one)."""
-    if safety:
+    if safety in ("emergency", "dose"):
         return Outcome(question, safety, ranked, None, dose_topic=dose_topic)
     decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
     return Outcome(
-        question, None, ranked, decision.band, decision.choices(bands), decision.nearest(bands)
+        question, safety, ranked, decision.band, decision.choices(bands), decision.nearest(bands)
     )
 
 
@@ -226,6 +239,12 @@ def rebanded(outcomes: Sequence[Outcome], bands: Bands) -> list[Outcome]:
 
 
 # --- the report --------------------------------------------------------------------------------
+
+
+def _routed_text(o: Outcome) -> str:
+    """The band and top topics, after any likely safety finding ("likely emergency sure ...")."""
+    ranked = ", ".join(f"{s.topic_id} {s.score:.2f}" for s in o.ranked[:3])
+    return " ".join(part for part in (o.safety, o.band, ranked) if part)
 
 
 def _pct(part: int, whole: int) -> str:
@@ -316,9 +335,13 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
         o for o in outcomes if o.safety and o.question.kind not in ("emergency", "dose")
     ]
     lines.append("Safety (skill.safety.check_question, before routing)")
-    intercepted = sum(o.safety == "emergency" for o in emergencies)
-    caught = sum(o.safety == "dose" for o in doses)
-    lines.append(f"  emergencies intercepted: {_pct(intercepted, len(emergencies))}")
+    intercepted = sum(o.emergency_guidance for o in emergencies)
+    only_likely = sum(o.safety == "likely emergency" for o in emergencies)
+    caught = sum(o.safety in ("dose", "likely dose") for o in doses)
+    lines.append(
+        f"  emergencies intercepted: {_pct(intercepted, len(emergencies))}, "
+        f"{only_likely} of them only as likely (guidance first, then the answer)"
+    )
     lines.append(f"  dose questions caught as personal dose: {_pct(caught, len(doses))}")
     lines.append(f"  other questions flagged by the safety check: {len(false_alarms)}")
     for o in false_alarms:
@@ -327,7 +350,7 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
 
     confusion: Counter[tuple[str, str]] = Counter()
     for o in outcomes:
-        if o.safety or o.band not in ("sure", "clarify"):
+        if o.answered_by_safety or o.band not in ("sure", "clarify"):
             continue
         if o.question.kind == "out_of_scope":
             confusion[("(out of scope)", f"{o.top} [{o.band}]")] += 1
@@ -464,7 +487,7 @@ def out_of_fold(
 def _items(outcomes: Sequence[Outcome]) -> list[tuple[bool, float, float, bool, bool]]:
     items = []
     for o in outcomes:
-        if o.safety or o.question.kind not in (*ROUTED_KINDS, "out_of_scope"):
+        if o.answered_by_safety or o.question.kind not in (*ROUTED_KINDS, "out_of_scope"):
             continue
         top = o.ranked[0].score if o.ranked else 0.0
         gap = top - (o.ranked[1].score if len(o.ranked) > 1 else 0.0)
@@ -624,7 +647,7 @@ class OwnPhrases:
         all_first, min_top, min_gap = True, 1.0, 1.0
         for topic in guide.topics:
             for phrase in topic.phrases:
-                if check_question(phrase, prompts):
+                if answered_by_safety_check(phrase, prompts):
                     continue  # answered by the safety check, never routed
                 ranked = router.rank(phrase)
                 if not ranked or ranked[0].topic_id != topic.id:
@@ -846,12 +869,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok = (
                 o.declined
                 if o.question.kind == "out_of_scope"
-                else (o.safety == "emergency" if o.question.kind == "emergency" else o.sure_right)
+                else (o.emergency_guidance if o.question.kind == "emergency" else o.sure_right)
             )
             if not ok:
-                got = o.safety or f"{o.band} " + ", ".join(
-                    f"{s.topic_id} {s.score:.2f}" for s in o.ranked[:3]
-                )
+                got = o.safety if o.answered_by_safety else _routed_text(o)
                 want = list(o.question.accept)
                 print(f"  [{o.question.kind}] {o.question.text!r} want {want}: {got}")
     if not args.no_cost:

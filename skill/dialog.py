@@ -12,7 +12,7 @@ from typing import Any, Literal
 from skill.guide import Guide, Topic
 from skill.prompts import EmergencyRule, Prompts
 from skill.review_log import ReviewLog, worth_reviewing
-from skill.router import Router
+from skill.router import RouteDecision, Router
 from skill.safety import check_question, personal_dose_topic
 
 OfferKind = Literal["more", "related", "clarify", "faq_list", "nearest"]
@@ -224,13 +224,21 @@ class Conversation:
     def ask_question(self, state: DialogState, question: str) -> Reply:
         """A free question: safety first, then the router's decision."""
         finding = check_question(question, self.prompts)
-        if finding and finding.emergency:
+        if finding and finding.emergency and not finding.likely:
             return self.emergency(state, finding.emergency)
         decision = self.router.best_topic(question)
-        if finding and finding.personal_dose_topic:
+        if finding and finding.personal_dose_topic and not finding.likely:
             return self.personal_dose(state, personal_dose_topic(decision, self.prompts))
         if self.review_log is not None and worth_reviewing(decision):
             self.review_log.record(question, decision)
+        reply = self._routed(state, decision)
+        if finding and finding.emergency:
+            return self.likely_emergency(reply, finding.emergency)
+        if finding:
+            return self.likely_personal_dose(reply)
+        return reply
+
+    def _routed(self, state: DialogState, decision: RouteDecision) -> Reply:
         ranked = [s.topic_id for s in decision.ranked]
         if state.offer and state.offer.kind == "clarify":
             # A reply to "did you mean A or B" names one of them: prefer the offered topics,
@@ -244,6 +252,25 @@ class Conversation:
         if decision.band == "clarify":
             return self.clarify(state, decision.choices(self.router.bands))
         return self.decline(state, decision.nearest(self.router.bands))
+
+    def likely_emergency(self, reply: Reply, rule: EmergencyRule) -> Reply:
+        """A question that may be an emergency: the emergency guidance first, then the usual
+        reply, so that a false alarm costs the listener two sentences and not the answer."""
+        card_text = rule.card + (f"\n\n{reply.card.text}" if reply.card else "")
+        return replace(
+            reply,
+            speech=(rule.speech, self.prompts.say("likely_emergency_bridge"), *reply.speech),
+            outcome=f"likely_emergency:{rule.id}:{reply.outcome}",
+            card=Card(title="Get help now", text=card_text),
+        )
+
+    def likely_personal_dose(self, reply: Reply) -> Reply:
+        """A question that may ask for a personal dose: who decides that, then the usual reply."""
+        return replace(
+            reply,
+            speech=(self.prompts.say("likely_personal_dose"), *reply.speech),
+            outcome=f"likely_personal_dose:{reply.outcome}",
+        )
 
     def emergency(self, state: DialogState, rule: EmergencyRule) -> Reply:
         """Emergency guidance only, and the session ends so the listener can act."""

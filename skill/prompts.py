@@ -17,6 +17,12 @@ from skill.guide import (
     GuideError,
     load_yaml_mapping,
 )
+from skill.safety_classifier import (
+    SAFETY_EXAMPLES_FILE,
+    SafetyClassifier,
+    load_safety_examples,
+    train_safety_classifier,
+)
 
 PROMPTS_FILE = Path(__file__).with_name("prompts.yaml")
 
@@ -31,6 +37,7 @@ PROMPT_KEYS = (
     "fallback_rephrase", "fallback_list", "fallback_exit",
     "nothing_to_repeat", "start_of_guide", "end_of_guide", "no_more",
     "goodbye", "error", "error_reprompt", "personal_dose",
+    "likely_emergency_bridge", "likely_personal_dose",
 )  # fmt: skip
 
 
@@ -186,6 +193,9 @@ class Prompts:
     personal_dose_or_when_sure: tuple[str, ...]
     personal_dose_signals: Signals
     personal_dose_samples: tuple[str, ...]
+    # Catches what the patterns miss, as "likely": the dialog then says the safety guidance
+    # before its usual answer instead of in place of it.
+    safety_classifier: SafetyClassifier
     question_carriers: tuple[str, ...]
     list_topics_samples: tuple[str, ...]
     listing: Listing
@@ -196,8 +206,13 @@ class Prompts:
         return self.texts[key].format(**values)
 
 
-def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
-    """Load and validate prompts.yaml against the guide; raise GuideError naming the field."""
+def load_prompts(
+    guide: Guide,
+    path: Path | str = PROMPTS_FILE,
+    examples_path: Path | str = SAFETY_EXAMPLES_FILE,
+) -> Prompts:
+    """Load and validate prompts.yaml against the guide, and build the safety classifier from
+    the safety examples and the guide's samples; raise GuideError naming the file and field."""
     path = Path(path)
     data = load_yaml_mapping(path)
     name = path.name
@@ -263,6 +278,9 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
             f"{name}: safety: personal_dose: field 'or_when_sure' must list known topic ids"
         )
 
+    classifier = _safety_classifier(
+        name, safety.get("classifier"), guide, [rule.id for rule in emergencies], examples_path
+    )
     carriers = _samples(name, "", data.get("question_carriers"), "question_carriers", slot=True)
     listing = data.get("listing")
     keywords = listing.get("keywords") if isinstance(listing, dict) else None
@@ -283,6 +301,7 @@ def load_prompts(guide: Guide, path: Path | str = PROMPTS_FILE) -> Prompts:
         personal_dose_or_when_sure=tuple(or_when_sure),
         personal_dose_signals=_signals(name, "safety: personal_dose", dose),
         personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
+        safety_classifier=classifier,
         question_carriers=carriers,
         list_topics_samples=_samples(
             name, "", data.get("list_topics_samples"), "list_topics_samples"
@@ -315,6 +334,23 @@ def _samples(
                 f"{name}: {where}field '{field}' entry {value!r} needs {{query}} and a carrier"
             )
     return tuple(values)
+
+
+def _safety_classifier(
+    name: str, raw: Any, guide: Guide, emergency_ids: list[str], examples_path: Path | str
+) -> SafetyClassifier:
+    settings = {}
+    for field, most in (("smoothing", None), ("threshold", 1.0)):
+        value = raw.get(field) if isinstance(raw, dict) else None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or value <= 0 or (most is not None and value >= most):
+            limits = "above 0" if most is None else "between 0 and 1"
+            raise GuideError(
+                f"{name}: safety: classifier: field '{field}' must be a number {limits}"
+            )
+        settings[field] = float(value)
+    examples = load_safety_examples(emergency_ids, examples_path)
+    return train_safety_classifier(examples, guide, settings["smoothing"], settings["threshold"])
 
 
 def _signals(name: str, where: str, raw: Any) -> Signals:

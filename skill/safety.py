@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from skill.prompts import EmergencyRule, Prompts
 from skill.router import RouteDecision
+from skill.safety_classifier import DOSE, EMERGENCY_PREFIX
 from skill.text import normalise
 
 
@@ -15,10 +16,13 @@ class SafetyFinding:
 
     emergency: EmergencyRule | None = None
     personal_dose_topic: str | None = None
+    # Found by the classifier, not by a pattern: say the guidance first, then answer as usual.
+    likely: bool = False
 
 
 def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
-    """Emergency first, then a personal-dose request; None when the question is neither."""
+    """Emergency first, then a personal-dose request, by the patterns; then whatever the
+    classifier finds likely. None when the question is neither."""
     text = normalise(question)
     if not text:
         return None
@@ -27,7 +31,20 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
             return SafetyFinding(emergency=rule)
     if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
+    label = prompts.safety_classifier.likely_label(text)
+    if label == DOSE:
+        return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic, likely=True)
+    for rule in prompts.emergencies:
+        if label == EMERGENCY_PREFIX + rule.id:
+            return SafetyFinding(emergency=rule, likely=True)
     return None
+
+
+def answered_by_safety_check(question: str, prompts: Prompts) -> bool:
+    """Whether the safety check's reply takes the place of any answer (a pattern found it);
+    a likely finding comes before the usual answer instead."""
+    finding = check_question(question, prompts)
+    return finding is not None and not finding.likely
 
 
 def personal_dose_topic(decision: RouteDecision, prompts: Prompts) -> str:

@@ -639,7 +639,8 @@ def test_the_benchmarks_band_search_agrees_with_band_for(router, guide):
     for bands in list(points)[:: max(1, len(points) // 40)]:
         utility = 0.0
         for o in routing.rebanded(outcomes, bands):
-            if o.safety or o.question.kind not in (*routing.ROUTED_KINDS, "out_of_scope"):
+            routed = (*routing.ROUTED_KINDS, "out_of_scope")
+            if o.answered_by_safety or o.question.kind not in routed:
                 continue
             scope = "in_scope" if o.in_scope else "out_of_scope"
             right = o.in_scope and (

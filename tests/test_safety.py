@@ -7,13 +7,15 @@ from skill.guide import GuideError
 from skill.prompts import PROMPTS_FILE, load_prompts
 from skill.router import RouteDecision, ScoredTopic
 from skill.safety import check_question, personal_dose_topic
+from skill.safety_classifier import SAFETY_EXAMPLES_FILE, SafetyClassifier
 
 
 def verdict(question, prompts):
     finding = check_question(question, prompts)
     if finding is None:
         return None
-    return finding.emergency.id if finding.emergency else "dose"
+    label = finding.emergency.id if finding.emergency else "dose"
+    return f"likely {label}" if finding.likely else label
 
 
 @pytest.mark.parametrize(
@@ -101,9 +103,10 @@ def verdict(question, prompts):
         ("how much exercise should i do", None),
         ("how many weeks does it take to work", None),  # time, not a dose
         ("how many tablets do i take", "dose"),
-        # Stopping a habit is not stopping a medicine.
-        ("should i stop smoking now i've got a s", None),
-        ("can i stop drinking coffee", None),
+        # Stopping a habit is not stopping a medicine: no pattern takes it for one. The
+        # classifier finds it likely enough to say who decides a dose, before the answer.
+        ("should i stop smoking now i've got a s", "likely dose"),
+        ("can i stop drinking coffee", "likely dose"),
         ("how can i stop my joints seizing up in the cold", None),
         ("i get headaches since starting", None),
         ("my legs feel weak in the morning", None),
@@ -187,3 +190,97 @@ def test_the_fast_search_over_patterns_finds_what_one_alternation_finds(conversa
         either = _alternation([p.pattern for p in signals.patterns])
         for text in texts + [s for rule in prompts.emergencies for s in rule.samples]:
             assert signals._any_pattern.search(text) == bool(either.search(text)), text
+
+
+# --- the safety classifier -------------------------------------------------------------------
+
+
+def test_the_classifier_catches_indirect_phrasing_no_pattern_names(conversation):
+    prompts = conversation.prompts
+    assert verdict("i've given my dog away and written letters to everyone", prompts) == (
+        "likely suicide"
+    )
+    assert verdict("i've sorted out who gets my things", prompts) == "likely suicide"
+    assert verdict("what are the side effects", prompts) is None
+
+
+def test_the_classifier_learns_words_and_word_pairs():
+    labelled = [
+        ("my chest hurts", "emergency_medical"),
+        ("i can't breathe", "emergency_medical"),
+        ("what are the side effects", "none"),
+        ("what is a jak inhibitor", "none"),
+        ("how do they work", "none"),
+        ("what is ankylosing spondylitis", "none"),
+    ]
+    classifier = SafetyClassifier(labelled, smoothing=0.5, threshold=0.9)
+    posteriors = classifier.posteriors("my chest really hurts")
+    assert set(posteriors) == {"emergency_medical", "none"}
+    assert sum(posteriors.values()) == pytest.approx(1.0)
+    assert posteriors["emergency_medical"] > 0.9
+    assert classifier.likely_label("my chest really hurts") == "emergency_medical"
+    assert classifier.likely_label("what are the benefits") is None
+    assert classifier.posteriors("zebra crossing") == {} and not classifier.likely_label("zebra")
+    # Below the threshold, nothing is flagged.
+    assert SafetyClassifier(labelled, 0.5, 0.999999).likely_label("my chest") is None
+
+
+def test_a_question_the_classifier_was_taught_gets_the_label_it_was_taught(conversation):
+    # "gone for good" is a sign of suicide in the examples, but this is one of the guide's own
+    # (ordinary) samples, so the classifier never flags it.
+    sample = "i just want this illness gone for good"
+    assert sample in conversation.guide.topic("faq_cure").samples
+    classifier = conversation.prompts.safety_classifier
+    posteriors = classifier.posteriors(sample)
+    assert max(posteriors, key=posteriors.get) == "emergency_suicide"
+    assert classifier.likely_label(sample) is None
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("sets"), "safety_examples.yaml: field 'sets' must be a non-empty list"),
+        (
+            lambda d: d["sets"][1].pop("name"),
+            "safety_examples.yaml: sets #2: field 'name' must be text",
+        ),
+        (
+            lambda d: d["sets"][0].update(emergency_heart=["my heart"]),
+            "safety_examples.yaml: sets #1: field 'emergency_heart' is not one of name, note, "
+            "emergency_suicide, emergency_medical, dose, none",
+        ),
+        (
+            lambda d: d["sets"][2]["dose"].append("  "),
+            "safety_examples.yaml: sets #3: field 'dose' must be a list of non-empty texts",
+        ),
+    ],
+)
+def test_a_malformed_safety_examples_file_names_the_field(tmp_path, conversation, change, message):
+    data = yaml.safe_load(SAFETY_EXAMPLES_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "safety_examples.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(GuideError) as caught:
+        load_prompts(conversation.guide, PROMPTS_FILE, path)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("threshold", 1, "field 'threshold' must be a number between 0 and 1"),
+        ("threshold", "high", "field 'threshold' must be a number between 0 and 1"),
+        ("smoothing", 0, "field 'smoothing' must be a number above 0"),
+        ("smoothing", True, "field 'smoothing' must be a number above 0"),
+    ],
+)
+def test_malformed_classifier_settings_are_refused_naming_the_field(
+    tmp_path, conversation, field, value, message
+):
+    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
+    data["safety"]["classifier"][field] = value
+    path = tmp_path / "prompts.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(GuideError) as caught:
+        load_prompts(conversation.guide, path)
+    assert str(caught.value) == f"prompts.yaml: safety: classifier: {message}"

@@ -256,6 +256,33 @@ def test_emergency_intents_from_alexa_get_the_same_guidance(alexa, conversation,
     assert turn.ssml == say(conversation, rule.speech) and turn.ends_session
 
 
+def test_a_likely_emergency_gets_the_guidance_first_and_then_the_usual_reply(alexa, conversation):
+    # No pattern names this; the safety classifier finds it likely. A false alarm must not
+    # cost the answer, so the session goes on after the guidance and the usual reply.
+    question = "i've given my dog away and written letters to everyone"
+    rule = next(r for r in conversation.prompts.emergencies if r.id == "suicide")
+    alexa.launch()
+    turn = alexa.ask(question)
+    assert turn.ssml == say(
+        conversation,
+        rule.speech,
+        prompt(conversation, "likely_emergency_bridge"),
+        prompt(conversation, "decline"),
+    )
+    assert turn.card == {"type": "Simple", "title": "Get help now", "content": rule.card}
+    assert not turn.ends_session and turn.reprompt is not None
+
+
+def test_a_likely_personal_dose_request_hears_who_decides_before_the_usual_reply(
+    alexa, conversation
+):
+    turn = alexa.ask("can i stop drinking coffee")
+    assert turn.ssml == say(
+        conversation, prompt(conversation, "likely_personal_dose"), prompt(conversation, "decline")
+    )
+    assert not turn.ends_session
+
+
 @pytest.mark.parametrize(
     "question",
     [
