@@ -192,6 +192,10 @@ class Prompts:
     # Topics that follow the personal-dose prompt instead, when the router is sure of them.
     personal_dose_or_when_sure: tuple[str, ...]
     personal_dose_signals: Signals
+    # An emergency pattern with one of these and none of `happening_now_signals` is only
+    # likely: a question about the past or about what the tablets can do.
+    asked_about_signals: Signals
+    happening_now_signals: Signals
     personal_dose_samples: tuple[str, ...]
     # Catches what the patterns miss, as "likely": the dialog then says the safety guidance
     # before its usual answer instead of in place of it.
@@ -300,6 +304,10 @@ def load_prompts(
         personal_dose_topic=dose_topic,
         personal_dose_or_when_sure=tuple(or_when_sure),
         personal_dose_signals=_signals(name, "safety: personal_dose", dose),
+        asked_about_signals=_signals(name, "safety: asked_about", safety.get("asked_about")),
+        happening_now_signals=_signals(
+            name, "safety: happening_now", safety.get("happening_now")
+        ),
         personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
         safety_classifier=classifier,
         question_carriers=carriers,

@@ -28,7 +28,7 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
         return None
     for rule in prompts.emergencies:
         if rule.signals.match(text):
-            return SafetyFinding(emergency=rule)
+            return SafetyFinding(emergency=rule, likely=_asked_about(text, prompts))
     if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     label = prompts.safety_classifier.likely_label(text)
@@ -38,6 +38,14 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
         if label == EMERGENCY_PREFIX + rule.id:
             return SafetyFinding(emergency=rule, likely=True)
     return None
+
+
+def _asked_about(text: str, prompts: Prompts) -> bool:
+    """A question about the past or about what the tablets can do, not about something
+    happening now."""
+    if not prompts.asked_about_signals.match(text):
+        return False
+    return not prompts.happening_now_signals.match(text)
 
 
 def answered_by_safety_check(question: str, prompts: Prompts) -> bool:

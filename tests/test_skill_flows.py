@@ -273,6 +273,25 @@ def test_a_likely_emergency_gets_the_guidance_first_and_then_the_usual_reply(ale
     assert not turn.ends_session and turn.reprompt is not None
 
 
+def test_a_past_emergency_asked_about_gets_the_guidance_and_then_its_answer(alexa, conversation):
+    question = "i had a heart attack five years ago what should i tell my doctor before starting"
+    decision = conversation.router.best_topic(question)
+    assert decision.band == "sure" and decision.top.topic_id == "before_starting"
+    rule = next(r for r in conversation.prompts.emergencies if r.id == "medical")
+    turn = alexa.ask(question)
+    topic = conversation.guide.topic("before_starting")
+    assert turn.ssml == say(
+        conversation,
+        rule.speech,
+        prompt(conversation, "likely_emergency_bridge"),
+        topic.spoken[0],
+        follow_up(conversation, topic, 0),
+    )
+    assert turn.attributes["topic"] == "before_starting" and not turn.ends_session
+    content = f"{rule.card}\n\n{topic.guide_text}\n\n{conversation.prompts.disclaimer_full}"
+    assert turn.card == {"type": "Simple", "title": "Get help now", "content": content}
+
+
 def test_a_likely_personal_dose_request_hears_who_decides_before_the_usual_reply(
     alexa, conversation
 ):
