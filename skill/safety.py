@@ -26,17 +26,27 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
     text = normalise(question)
     if not text:
         return None
-    for rule in prompts.emergencies:
-        if rule.signals.match(text):
-            return SafetyFinding(emergency=rule, likely=_asked_about(text, prompts))
-    if prompts.personal_dose_signals.match(text):
-        return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
+    found = pattern_finding(text, prompts)
+    if found:
+        return found
     label = prompts.safety_classifier.likely_label(text)
     if label == DOSE:
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic, likely=True)
     for rule in prompts.emergencies:
         if label == EMERGENCY_PREFIX + rule.id:
             return SafetyFinding(emergency=rule, likely=True)
+    return None
+
+
+def pattern_finding(question: str, prompts: Prompts) -> SafetyFinding | None:
+    """What the patterns alone find: an emergency (only likely when it is asked about rather
+    than happening), then a personal-dose request."""
+    text = normalise(question)
+    for rule in prompts.emergencies:
+        if rule.signals.match(text):
+            return SafetyFinding(emergency=rule, likely=_asked_about(text, prompts))
+    if prompts.personal_dose_signals.match(text):
+        return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     return None
 
 
