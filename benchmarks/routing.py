@@ -364,23 +364,37 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
     return "\n".join(lines)
 
 
-def cost_report(questions: Sequence[Question], repeats: int = 5) -> str:
-    guide = load_guide()
-    router = Router(guide)
-    texts = [q.text for q in questions]
-    for text in texts:  # warm up
-        router.best_topic(text)
+def _percentiles(per_question: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max of per-question times, in ms."""
+    ordered = sorted(per_question)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return ordered[len(ordered) // 2], p99, ordered[-1]
+
+
+def _median_times(texts: Sequence[str], work, repeats: int) -> list[float]:
+    """Each text's median time through `work`, in ms, after one warm-up pass."""
+    for text in texts:
+        work(text)
     per_question = []
     for text in texts:
         runs = []
         for _ in range(repeats):
             start = time.perf_counter()
-            router.best_topic(text)
+            work(text)
             runs.append(time.perf_counter() - start)
         per_question.append(statistics.median(runs) * 1000)
-    per_question.sort()
-    p50 = per_question[len(per_question) // 2]
-    p99 = per_question[min(len(per_question) - 1, int(len(per_question) * 0.99))]
+    return per_question
+
+
+def cost_report(questions: Sequence[Question], repeats: int = 5) -> str:
+    guide = load_guide()
+    router = Router(guide)
+    prompts = load_prompts(guide)
+    texts = [q.text for q in questions]
+    p50, p99, most = _percentiles(_median_times(texts, router.best_topic, repeats))
+    s50, s99, s_most = _percentiles(
+        _median_times(texts, lambda text: check_question(text, prompts), repeats)
+    )
 
     builds = []
     for _ in range(7):
@@ -391,13 +405,24 @@ def cost_report(questions: Sequence[Question], repeats: int = 5) -> str:
         start = time.perf_counter()
         Router(load_guide())
         builds.append((time.perf_counter() - start) * 1000)
+    safety_builds = []
+    for _ in range(7):
+        gc.collect()
+        start = time.perf_counter()
+        load_prompts(guide)
+        safety_builds.append((time.perf_counter() - start) * 1000)
     return "\n".join(
         [
             "Cost",
             f"  routing latency per question (warm, median of {repeats}): "
-            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {per_question[-1]:.2f} ms",
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {most:.2f} ms",
+            f"  safety check per question (patterns and classifier, warm): "
+            f"p50 {s50:.2f} ms, p99 {s99:.2f} ms, max {s_most:.2f} ms",
             f"  start-up (load guide + build router, median of {len(builds)} fresh builds): "
             f"{statistics.median(builds):.0f} ms",
+            f"  start-up of the safety check (load prompts and safety examples, train the "
+            f"classifier; median of {len(safety_builds)}): "
+            f"{statistics.median(safety_builds):.0f} ms",
         ]
     )
 

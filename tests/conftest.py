@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -26,6 +29,20 @@ def guide() -> Guide:
 def conversation() -> Conversation:
     """The real content, loaded once."""
     return load_conversation()
+
+
+@pytest.fixture
+def changed_copy(tmp_path: Path) -> Callable[[Path, Callable[[Any], Any]], Path]:
+    """A copy of a YAML content file, with `change` made to its data: for start-up errors."""
+
+    def copy(source: Path, change: Callable[[Any], Any]) -> Path:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        change(data)
+        path = tmp_path / source.name
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    return copy
 
 
 @pytest.fixture

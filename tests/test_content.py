@@ -148,11 +148,8 @@ def test_a_missing_file_is_named(tmp_path):
         ),
     ],
 )
-def test_a_malformed_prompts_file_names_the_field(tmp_path, conversation, change, message):
-    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "prompts.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+def test_a_malformed_prompts_file_names_the_field(changed_copy, conversation, change, message):
+    path = changed_copy(PROMPTS_FILE, change)
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, path)
     assert message in str(caught.value)

@@ -1,7 +1,6 @@
 """The safety check: emergencies and personal-dose requests, caught before any routing."""
 
 import pytest
-import yaml
 
 from skill.guide import GuideError
 from skill.prompts import PROMPTS_FILE, load_prompts
@@ -204,11 +203,8 @@ def test_every_safety_sample_utterance_trips_its_own_rule(conversation):
         ([["chest", "(pain"]], "field 'signs' entry '(pain' is invalid"),
     ],
 )
-def test_malformed_signs_are_refused_naming_the_field(tmp_path, conversation, signs, message):
-    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
-    data["safety"]["emergencies"][1]["signs"] = signs
-    path = tmp_path / "prompts.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+def test_malformed_signs_are_refused_naming_the_field(changed_copy, conversation, signs, message):
+    path = changed_copy(PROMPTS_FILE, lambda d: d["safety"]["emergencies"][1].update(signs=signs))
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, path)
     assert str(caught.value) == f"prompts.yaml: safety: emergencies #2: {message}"
@@ -329,11 +325,10 @@ def test_a_question_the_classifier_was_taught_gets_the_label_it_was_taught(conve
         ),
     ],
 )
-def test_a_malformed_safety_examples_file_names_the_field(tmp_path, conversation, change, message):
-    data = yaml.safe_load(SAFETY_EXAMPLES_FILE.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "safety_examples.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+def test_a_malformed_safety_examples_file_names_the_field(
+    changed_copy, conversation, change, message
+):
+    path = changed_copy(SAFETY_EXAMPLES_FILE, change)
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, PROMPTS_FILE, path)
     assert str(caught.value) == message
@@ -349,12 +344,9 @@ def test_a_malformed_safety_examples_file_names_the_field(tmp_path, conversation
     ],
 )
 def test_malformed_classifier_settings_are_refused_naming_the_field(
-    tmp_path, conversation, field, value, message
+    changed_copy, conversation, field, value, message
 ):
-    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
-    data["safety"]["classifier"][field] = value
-    path = tmp_path / "prompts.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path = changed_copy(PROMPTS_FILE, lambda d: d["safety"]["classifier"].update({field: value}))
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, path)
     assert str(caught.value) == f"prompts.yaml: safety: classifier: {message}"
