@@ -150,6 +150,13 @@ def verdict(question, prompts, check=check_question):
         ("can i pack it in my suitcase", None),
         ("is it time to taper off", "dose"),
         ("she's in hospital with pneumonia can she carry on with her tofacitinib", "dose"),
+        # ... and the eleventh and twelfth sets'.
+        ("i keep losing consciousness for a few seconds at a time", "medical"),
+        ("what's the most pills a person could take before it did them in", "suicide"),
+        ("this pain will do me in", None),
+        ("i've stopped my meds so the disease takes me quicker", "suicide"),
+        ("am i ok to have a break and see how i go", "dose"),
+        ("can my son have one of my tablets for his back", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -168,10 +175,14 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("my friend said these can give you chest pains is that true", "likely medical"),
         ("can this type of medicine cause chest pain", "likely medical"),
         ("he fainted last year but he's fine now can he start them", "likely medical"),
+        ("i had a heart attack back in twenty nineteen can i start them", "likely medical"),
+        ("what signs of an allergic reaction should i watch out for", "likely medical"),
+        ("i had a stroke last year and i'm thinking of starting rinvoq", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
         ("is it normal to have a pain in my chest like a vice", "medical"),
+        ("my throat is closing up what are the signs of anaphylaxis", "medical"),
         ("i can't breathe", "medical"),
     ],
 )
