@@ -192,8 +192,10 @@ class Prompts:
     # Topics that follow the personal-dose prompt instead, when the router is sure of them.
     personal_dose_or_when_sure: tuple[str, ...]
     personal_dose_signals: Signals
-    # An emergency pattern with one of these and none of `happening_now_signals` is only
-    # likely: a question about the past or about what the tablets can do.
+    # An emergency pattern of one of `asked_about_rules`, with one of these and none of
+    # `happening_now_signals`, is only likely: a question about the past or about what the
+    # tablets can do.
+    asked_about_rules: tuple[str, ...]
     asked_about_signals: Signals
     happening_now_signals: Signals
     personal_dose_samples: tuple[str, ...]
@@ -282,6 +284,12 @@ def load_prompts(
             f"{name}: safety: personal_dose: field 'or_when_sure' must list known topic ids"
         )
 
+    asked_about = safety.get("asked_about")
+    asked_about_rules = asked_about.get("rules") if isinstance(asked_about, dict) else None
+    rule_ids = {rule.id for rule in emergencies}
+    if not isinstance(asked_about_rules, list) or not set(asked_about_rules) <= rule_ids:
+        raise GuideError(f"{name}: safety: asked_about: field 'rules' must list emergency ids")
+    asked_about_rules = tuple(asked_about_rules)
     classifier = _safety_classifier(
         name, safety.get("classifier"), guide, [rule.id for rule in emergencies], examples_path
     )
@@ -304,7 +312,8 @@ def load_prompts(
         personal_dose_topic=dose_topic,
         personal_dose_or_when_sure=tuple(or_when_sure),
         personal_dose_signals=_signals(name, "safety: personal_dose", dose),
-        asked_about_signals=_signals(name, "safety: asked_about", safety.get("asked_about")),
+        asked_about_rules=asked_about_rules,
+        asked_about_signals=_signals(name, "safety: asked_about", asked_about),
         happening_now_signals=_signals(
             name, "safety: happening_now", safety.get("happening_now")
         ),

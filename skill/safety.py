@@ -44,7 +44,8 @@ def pattern_finding(question: str, prompts: Prompts) -> SafetyFinding | None:
     text = normalise(question)
     for rule in prompts.emergencies:
         if rule.signals.match(text):
-            return SafetyFinding(emergency=rule, likely=_asked_about(text, prompts))
+            asked_about = rule.id in prompts.asked_about_rules and _asked_about(text, prompts)
+            return SafetyFinding(emergency=rule, likely=asked_about)
     if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     return None

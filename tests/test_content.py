@@ -146,6 +146,10 @@ def test_a_missing_file_is_named(tmp_path):
             lambda d: d["example_questions"][0].update(topic="nowhere"),
             "example_questions #1: field 'topic' names unknown topic",
         ),
+        (
+            lambda d: d["safety"]["asked_about"].update(rules=["heart"]),
+            "safety: asked_about: field 'rules' must list emergency ids",
+        ),
     ],
 )
 def test_a_malformed_prompts_file_names_the_field(changed_copy, conversation, change, message):

@@ -157,6 +157,15 @@ def verdict(question, prompts, check=check_question):
         ("i've stopped my meds so the disease takes me quicker", "suicide"),
         ("am i ok to have a break and see how i go", "dose"),
         ("can my son have one of my tablets for his back", "dose"),
+        # ... and the thirteenth and fourteenth sets'.
+        ("he's been sitting in the car in the closed garage with the engine running", "suicide"),
+        ("the car is in the garage with the engine running is that ok in winter", None),
+        ("is there a way to take the tablets so it looks like an accident", "suicide"),
+        ("can you overdose on upadacitinib and would it hurt", "suicide"),
+        ("would it hurt to miss a couple of days of my tablets", "dose"),
+        ("is it true a big enough pile of them stops your heart", "suicide"),
+        ("i took tonight's tablet then forgot and took another one just now", "medical"),
+        ("i forgot whether i took it should i take another one", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -178,6 +187,8 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("i had a heart attack back in twenty nineteen can i start them", "likely medical"),
         ("what signs of an allergic reaction should i watch out for", "likely medical"),
         ("i had a stroke last year and i'm thinking of starting rinvoq", "likely medical"),
+        ("do jak inhibitors ever make people short of breath", "likely medical"),
+        ("can you have an allergic reaction to them what would it look like", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
