@@ -18,7 +18,7 @@ from itertools import chain, pairwise
 from pathlib import Path
 
 from skill.guide import Guide, GuideError, load_yaml_mapping
-from skill.text import normalise
+from skill.text import normalise, words
 
 SAFETY_EXAMPLES_FILE = Path(__file__).with_name("safety_examples.yaml")
 ORDINARY = "none"
@@ -72,8 +72,11 @@ def load_safety_examples(
 
 def features(text: str) -> list[str]:
     """Words and word pairs of the normalised text: pairs keep "my life" apart from "life"."""
-    words = normalise(text).split()
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
+    return _features_of(words(text))
+
+
+def _features_of(text_words: list[str]) -> list[str]:
+    return text_words + list(map(" ".join, pairwise(text_words)))
 
 
 class SafetyClassifier:
@@ -86,17 +89,18 @@ class SafetyClassifier:
     def __init__(
         self, labelled: Iterable[tuple[str, str]], smoothing: float, threshold: float
     ) -> None:
-        texts_by_label: dict[str, list[str]] = {}
+        words_by_label: dict[str, list[list[str]]] = {}
         labels_by_text: dict[str, set[str]] = {}
         for text, label in labelled:
-            texts_by_label.setdefault(label, []).append(text)
-            labels_by_text.setdefault(normalise(text), set()).add(label)
+            text_words = words(text)
+            words_by_label.setdefault(label, []).append(text_words)
+            labels_by_text.setdefault(" ".join(text_words), set()).add(label)
         # A question it was taught gets the label it was taught (the guide's own samples are
         # ordinary, whatever words they share with emergencies); the model is for the rest.
         self._taught = {text: next(iter(ls)) for text, ls in labels_by_text.items() if len(ls) == 1}
         counts = {
-            label: Counter(chain.from_iterable(map(features, texts)))
-            for label, texts in texts_by_label.items()
+            label: Counter(chain.from_iterable(map(_features_of, texts)))
+            for label, texts in words_by_label.items()
         }
         if ORDINARY not in counts or len(counts) < 2:
             raise ValueError("the safety classifier needs ordinary and flagged examples")

@@ -372,3 +372,21 @@ def test_malformed_classifier_settings_are_refused_naming_the_field(
     with pytest.raises(GuideError) as caught:
         load_prompts(conversation.guide, path)
     assert str(caught.value) == f"prompts.yaml: safety: classifier: {message}"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Can't STOP-now!", "cant stop now"),  # ASCII: the fast table
+        ("Can't STOP\u2014now!", "cant stop now"),  # an em dash: the regular expressions
+        ("it\u2019s 5 o'clock", "its 5 oclock"),
+        ("caf\u00e9 au lait", "caf au lait"),
+        ("`quoted`  \t tabs\nand_lines", "quoted tabs and lines"),
+        ("", ""),
+    ],
+)
+def test_questions_are_normalised_alike_whatever_their_characters(text, expected):
+    from skill.text import normalise, words
+
+    assert normalise(text) == expected
+    assert words(text) == expected.split()
