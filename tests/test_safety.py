@@ -166,6 +166,14 @@ def verdict(question, prompts, check=check_question):
         ("is it true a big enough pile of them stops your heart", "suicide"),
         ("i took tonight's tablet then forgot and took another one just now", "medical"),
         ("i forgot whether i took it should i take another one", "dose"),
+        # ... and the fifteenth and sixteenth sets'.
+        ("i've been hiding my tablets so i've got enough when the time comes", "suicide"),
+        ("dying sounds better than another winter like the last one", "suicide"),
+        ("he keeps saying he won't be a nuisance much longer", "suicide"),
+        ("he swallowed his tablets then took another lot because he forgot", "medical"),
+        ("i took my methotrexate every day this week instead of once a week", "medical"),
+        ("i want to try stopping for a week to see if my headaches clear", "dose"),
+        ("i want to try upping my dose", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -189,6 +197,8 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("i had a stroke last year and i'm thinking of starting rinvoq", "likely medical"),
         ("do jak inhibitors ever make people short of breath", "likely medical"),
         ("can you have an allergic reaction to them what would it look like", "likely medical"),
+        ("is a bad allergic reaction to jak inhibitors common", "likely medical"),
+        ("is being short of breath one of the side effects", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
