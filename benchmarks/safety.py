@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.routing import load_questions
-from skill.guide import load_guide, load_yaml_mapping
+from skill.guide import Guide, load_guide, load_yaml_mapping
 from skill.prompts import Prompts, load_prompts
 from skill.safety import check_question
 from skill.safety_classifier import (
     ORDINARY,
+    SafetyClassifier,
     SafetyExample,
     load_safety_examples,
     train_safety_classifier,
@@ -120,15 +121,16 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:5.1f}% ({part}/{whole})" if whole else "  n/a"
 
 
-def with_classifier_without(
-    prompts: Prompts, examples: Sequence[SafetyExample], left_out: str, guide, **settings: float
-) -> Prompts:
-    """The prompts, with a classifier that never saw the set `left_out`."""
+def classifier_without(
+    examples: Sequence[SafetyExample],
+    left_out: str,
+    guide: Guide,
+    smoothing: float,
+    threshold: float,
+) -> SafetyClassifier:
+    """A classifier that never saw the set `left_out`."""
     kept = [e for e in examples if e.set_name != left_out]
-    classifier = prompts.safety_classifier
-    chosen = {"smoothing": classifier.smoothing, "threshold": classifier.threshold, **settings}
-    fold = train_safety_classifier(kept, guide, chosen["smoothing"], chosen["threshold"])
-    return dataclasses.replace(prompts, safety_classifier=fold)
+    return train_safety_classifier(kept, guide, smoothing, threshold)
 
 
 def routing_false_alarms(prompts: Prompts) -> Counter[str]:
@@ -145,13 +147,19 @@ def routing_false_alarms(prompts: Prompts) -> Counter[str]:
     return flags
 
 
-def crossval(prompts: Prompts, guide) -> None:
+def crossval(prompts: Prompts, guide: Guide) -> None:
     examples = load_safety_examples([r.id for r in prompts.emergencies])
     sets = list(dict.fromkeys(e.set_name for e in examples))
     total = Tally()
     print(f"Out of fold, set by set, over {len(examples)} safety examples:")
     for name in sets:
-        fold = with_classifier_without(prompts, examples, name, guide)
+        classifier = prompts.safety_classifier
+        fold = dataclasses.replace(
+            prompts,
+            safety_classifier=classifier_without(
+                examples, name, guide, classifier.smoothing, classifier.threshold
+            ),
+        )
         tally = Tally()
         for e in examples:
             if e.set_name == name:
@@ -174,7 +182,7 @@ def crossval(prompts: Prompts, guide) -> None:
         print(f"  {expected} -> {got}: {text}")
 
 
-def sweep(prompts: Prompts, guide) -> None:
+def sweep(prompts: Prompts, guide: Guide) -> None:
     """The classifier alone (no patterns), out of fold, for each setting: the table the
     settings in prompts.yaml were chosen from."""
     examples = load_safety_examples([r.id for r in prompts.emergencies])
@@ -190,8 +198,7 @@ def sweep(prompts: Prompts, guide) -> None:
             hits: Counter[str] = Counter()
             totals: Counter[str] = Counter()
             for name in sets:
-                kept = [e for e in examples if e.set_name != name]
-                fold = train_safety_classifier(kept, guide, smoothing, threshold)
+                fold = classifier_without(examples, name, guide, smoothing, threshold)
                 for e in examples:
                     if e.set_name == name:
                         label = fold.likely_label(e.text) or ORDINARY
@@ -207,9 +214,9 @@ def sweep(prompts: Prompts, guide) -> None:
                 + f"  false alarms: emergency {emergency_alarms}, dose {alarms['dose']}"
             )
             mean_caught = sum(r for e, r in rates.items() if e != ORDINARY) / (len(rates) - 1)
-            allowed = emergency_alarms <= MOST_EMERGENCY_FALSE_ALARMS * len(ordinary) and alarms[
-                "dose"
-            ] <= MOST_DOSE_FALSE_ALARMS * len(ordinary)
+            most_emergency = MOST_EMERGENCY_FALSE_ALARMS * len(ordinary)
+            most_dose = MOST_DOSE_FALSE_ALARMS * len(ordinary)
+            allowed = emergency_alarms <= most_emergency and alarms["dose"] <= most_dose
             if allowed and (best is None or mean_caught > best[0]):
                 best = (mean_caught, smoothing, threshold)
     if best:

@@ -16,7 +16,8 @@ class SafetyFinding:
 
     emergency: EmergencyRule | None = None
     personal_dose_topic: str | None = None
-    # Found by the classifier, not by a pattern: say the guidance first, then answer as usual.
+    # Only likely (the classifier's finding, or an emergency asked about rather than happening
+    # now): the guidance comes first, then the usual answer.
     likely: bool = False
 
 

@@ -5,7 +5,7 @@ The patterns in prompts.yaml are exact but narrow: each fresh set of questions b
 emergencies they missed. This classifier learns from labelled examples
 (`safety_examples.yaml`) and from the guide's own sample questions, which are all ordinary.
 Its verdict is only "likely", so the dialog says the safety guidance first and then answers
-as usual, rather than replacing the answer: a false alarm costs one sentence.
+as usual, rather than replacing the answer: a false alarm costs a sentence or two.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class SafetyClassifier:
 
     Equal priors, because how many examples of each kind exist says how the sets were
     written, not how often people ask. The smoothing and the threshold come from
-    `python -m benchmarks.safety --crossval`, which scores each example set out of fold."""
+    `python -m benchmarks.safety --sweep`, which scores each example set out of fold."""
 
     def __init__(
         self, labelled: Iterable[tuple[str, str]], smoothing: float, threshold: float
