@@ -174,6 +174,13 @@ def verdict(question, prompts, check=check_question):
         ("i took my methotrexate every day this week instead of once a week", "medical"),
         ("i want to try stopping for a week to see if my headaches clear", "dose"),
         ("i want to try upping my dose", "dose"),
+        # ... and the seventeenth and eighteenth sets'.
+        ("i've run out of reasons to stay alive", "suicide"),
+        ("nothing's going to get better so i might as well be dead", "suicide"),
+        ("i've put the pills and the note together on the table", "suicide"),
+        ("she's been taking two a day instead of one and she's not right", "medical"),
+        ("should i go back on my old injections", "dose"),
+        ("is it worth switching from the tablets to a biologic jab", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
