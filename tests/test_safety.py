@@ -181,6 +181,11 @@ def verdict(question, prompts, check=check_question):
         ("she's been taking two a day instead of one and she's not right", "medical"),
         ("should i go back on my old injections", "dose"),
         ("is it worth switching from the tablets to a biologic jab", "dose"),
+        # ... and the nineteenth and twentieth sets'.
+        ("can you play something calm i'm going to take the lot tonight", "suicide"),
+        ("tell me how much of this stuff would stop my heart", "suicide"),
+        ("i've stocked up on the tablets and i'm planning something", "suicide"),
+        ("i've stocked up on my tablets for the holiday", None),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
