@@ -106,8 +106,8 @@ class Outcome:
     """What the skill would do with one question."""
 
     question: Question
-    # "emergency" or "dose" when a safety pattern answered first; "likely emergency" or
-    # "likely dose" when the classifier's guidance came first and the question was routed.
+    # "emergency" or "dose" when the safety reply took the place of any answer; "likely
+    # emergency" or "likely dose" when it came first and the question was routed as usual.
     safety: str | None
     ranked: tuple[ScoredTopic, ...]
     band: str | None  # None when the safety check answered first

@@ -27,7 +27,7 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
     text = normalise(question)
     if not text:
         return None
-    found = pattern_finding(text, prompts)
+    found = _pattern_finding(text, prompts)
     if found:
         return found
     label = prompts.safety_classifier.likely_label(text)
@@ -42,7 +42,10 @@ def check_question(question: str, prompts: Prompts) -> SafetyFinding | None:
 def pattern_finding(question: str, prompts: Prompts) -> SafetyFinding | None:
     """What the patterns alone find: an emergency (only likely when it is asked about rather
     than happening), then a personal-dose request."""
-    text = normalise(question)
+    return _pattern_finding(normalise(question), prompts)
+
+
+def _pattern_finding(text: str, prompts: Prompts) -> SafetyFinding | None:
     for rule in prompts.emergencies:
         if rule.signals.match(text):
             asked_about = rule.id in prompts.asked_about_rules and _asked_about(text, prompts)

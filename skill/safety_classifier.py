@@ -70,12 +70,8 @@ def load_safety_examples(
     return tuple(examples)
 
 
-def features(text: str) -> list[str]:
-    """Words and word pairs of the normalised text: pairs keep "my life" apart from "life"."""
-    return _features_of(words(text))
-
-
 def _features_of(text_words: list[str]) -> list[str]:
+    """Words and word pairs of a normalised text: pairs keep "my life" apart from "life"."""
     return text_words + list(map(" ".join, pairwise(text_words)))
 
 
@@ -124,7 +120,10 @@ class SafetyClassifier:
 
     def posteriors(self, text: str) -> dict[str, float]:
         """Each label's probability for this text; empty when no feature was ever seen."""
-        seen = [f for f in features(text) if f in self._vocabulary]
+        return self._posteriors(words(text))
+
+    def _posteriors(self, text_words: list[str]) -> dict[str, float]:
+        seen = [f for f in _features_of(text_words) if f in self._vocabulary]
         if not seen:
             return {}
         log_likelihoods = {
@@ -139,10 +138,11 @@ class SafetyClassifier:
 
     def likely_label(self, text: str) -> str | None:
         """The flagged label ("emergency_<id>" or "dose") this text likely has, or None."""
-        taught = self._taught.get(normalise(text))
+        text_words = words(text)
+        taught = self._taught.get(" ".join(text_words))
         if taught is not None:
             return None if taught == ORDINARY else taught
-        posteriors = self.posteriors(text)
+        posteriors = self._posteriors(text_words)
         if not posteriors:
             return None
         label = max(posteriors, key=posteriors.__getitem__)
