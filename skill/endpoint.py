@@ -142,7 +142,9 @@ class EnvelopeSerializer(DefaultSerializer):
                         for name, field_type in attributes:
                             setattr(model, name, deserialize(payload[json_name], field_type))
             for extra in payload:  # the names the SDK has no field for, after the fields
-                if extra not in fields:
+                # ... but never one that would replace the model's own workings ("__dict__",
+                # "to_dict", "deserialized_types"): the SDK would set those too, and then fail.
+                if extra not in fields and not extra.startswith("_") and not hasattr(model, extra):
                     setattr(model, extra, payload[extra])
             return model
         except Exception as exc:
