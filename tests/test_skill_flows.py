@@ -292,6 +292,28 @@ def test_a_past_emergency_asked_about_gets_the_guidance_and_then_its_answer(alex
     assert turn.card == {"type": "Simple", "title": "Get help now", "content": content}
 
 
+def test_every_topic_part_after_any_emergency_guidance_is_valid_ssml_within_limits(conversation):
+    # A likely emergency says the guidance, then the usual reply: the longest of those must
+    # still be speakable, and its card within Alexa's limit.
+    from skill.dialog import DialogState
+
+    for rule in conversation.prompts.emergencies:
+        for topic in conversation.guide.topics:
+            for part in range(topic.part_count):
+                state = DialogState(topic=topic.id, part=max(part - 1, 0))
+                usual = (
+                    conversation.ask_topic(DialogState(), topic.id)
+                    if part == 0
+                    else conversation.more(state)
+                )
+                reply = conversation.likely_emergency(usual, rule)
+                bridge = prompt(conversation, "likely_emergency_bridge")
+                assert reply.speech[:2] == (rule.speech, bridge)
+                assert topic.spoken[part] in reply.speech
+                check_ssml(build_ssml(reply.speech, conversation.prompts.pronunciations))
+                assert len(reply.card.text) <= 8000
+
+
 def test_a_likely_personal_dose_request_hears_who_decides_before_the_usual_reply(
     alexa, conversation
 ):
