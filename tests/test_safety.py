@@ -186,6 +186,13 @@ def verdict(question, prompts, check=check_question):
         ("tell me how much of this stuff would stop my heart", "suicide"),
         ("i've stocked up on the tablets and i'm planning something", "suicide"),
         ("i've stocked up on my tablets for the holiday", None),
+        # ... and the twenty-first and twenty-second sets'.
+        ("how high does a building need to be to make sure", "suicide"),
+        ("i'm holding back a tablet a day so i've got enough for when i need them", "suicide"),
+        ("if i stop eating and stop the pills maybe i'll just fade away", "suicide"),
+        ("i popped an extra one thinking i'd missed it but turns out i hadn't", "medical"),
+        ("she doubled up on her pills last night and now she keeps being sick", "medical"),
+        ("can i double up if i missed one yesterday", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -211,11 +218,14 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("can you have an allergic reaction to them what would it look like", "likely medical"),
         ("is a bad allergic reaction to jak inhibitors common", "likely medical"),
         ("is being short of breath one of the side effects", "likely medical"),
+        ("is chest pain something people report on jak inhibitors", "likely medical"),
+        ("she had chest tightness last year when she started hers", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
         ("is it normal to have a pain in my chest like a vice", "medical"),
         ("my throat is closing up what are the signs of anaphylaxis", "medical"),
+        ("i had chest pain last year and now it started ten minutes ago", "medical"),
         ("i can't breathe", "medical"),
     ],
 )
