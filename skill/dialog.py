@@ -255,12 +255,23 @@ class Conversation:
 
     def likely_emergency(self, reply: Reply, rule: EmergencyRule) -> Reply:
         """A question that may be an emergency: the emergency guidance first, then the usual
-        reply, so that a false alarm costs the listener two sentences and not the answer."""
+        reply, so that a false alarm costs the listener two sentences and not the answer.
+        When the guide has no answer, no decline follows the guidance: only an open door."""
+        outcome = f"likely_emergency:{rule.id}:{reply.outcome}"
+        if reply.outcome.startswith("decline"):
+            return replace(
+                reply,
+                speech=(rule.speech, self.prompts.say("likely_emergency_no_answer")),
+                reprompt=(self.prompts.say("anything_else_reprompt"),),
+                state=replace(reply.state, offer=None),
+                outcome=outcome,
+                card=Card(title="Get help now", text=rule.card),
+            )
         card_text = rule.card + (f"\n\n{reply.card.text}" if reply.card else "")
         return replace(
             reply,
             speech=(rule.speech, self.prompts.say("likely_emergency_bridge"), *reply.speech),
-            outcome=f"likely_emergency:{rule.id}:{reply.outcome}",
+            outcome=outcome,
             card=Card(title="Get help now", text=card_text),
         )
 

@@ -37,7 +37,7 @@ PROMPT_KEYS = (
     "fallback_rephrase", "fallback_list", "fallback_exit",
     "nothing_to_repeat", "start_of_guide", "end_of_guide", "no_more",
     "goodbye", "error", "error_reprompt", "personal_dose",
-    "likely_emergency_bridge", "likely_personal_dose",
+    "likely_emergency_bridge", "likely_emergency_no_answer", "likely_personal_dose",
 )  # fmt: skip
 
 

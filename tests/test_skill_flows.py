@@ -256,21 +256,22 @@ def test_emergency_intents_from_alexa_get_the_same_guidance(alexa, conversation,
     assert turn.ssml == say(conversation, rule.speech) and turn.ends_session
 
 
-def test_a_likely_emergency_gets_the_guidance_first_and_then_the_usual_reply(alexa, conversation):
-    # No pattern names this; the safety classifier finds it likely. A false alarm must not
-    # cost the answer, so the session goes on after the guidance and the usual reply.
+def test_a_likely_emergency_the_guide_cannot_answer_gets_the_guidance_and_an_open_door(
+    alexa, conversation
+):
+    # No pattern names this; the safety classifier finds it likely. The guide has no answer,
+    # so no decline follows the guidance; the session stays open in case of a false alarm.
     question = "i've given my dog away and written letters to everyone"
+    assert conversation.router.best_topic(question).band == "unsure"
     rule = next(r for r in conversation.prompts.emergencies if r.id == "suicide")
     alexa.launch()
     turn = alexa.ask(question)
     assert turn.ssml == say(
-        conversation,
-        rule.speech,
-        prompt(conversation, "likely_emergency_bridge"),
-        prompt(conversation, "decline"),
+        conversation, rule.speech, prompt(conversation, "likely_emergency_no_answer")
     )
+    assert turn.reprompt == say(conversation, prompt(conversation, "anything_else_reprompt"))
     assert turn.card == {"type": "Simple", "title": "Get help now", "content": rule.card}
-    assert not turn.ends_session and turn.reprompt is not None
+    assert not turn.ends_session and turn.attributes.get("offer") is None
 
 
 def test_a_past_emergency_asked_about_gets_the_guidance_and_then_its_answer(alexa, conversation):
