@@ -69,6 +69,7 @@ class Tally:
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.misses: list[tuple[str, str, str]] = []
+        self.scored_alone = False  # whether the classifier's own labels were given
 
     def add(
         self, text: str, expected: str, label: str, likely: bool, alone: str | None = None
@@ -83,6 +84,7 @@ class Tally:
         self.counts[(expected, how)] += 1
         self.counts[(expected, "total")] += 1
         if alone is not None:
+            self.scored_alone = True
             self.counts[(expected, "classifier")] += caught(expected, alone)
         got = f"likely {label}" if likely else label
         if how == "missed" or (expected == ORDINARY and how != "alone"):
@@ -107,7 +109,7 @@ class Tally:
                     f"pattern {c['pattern']}, only as likely {c['likely']}; missed {c['missed']}"
                 )
                 alone_word = "caught"
-            if ("none", "classifier") in self.counts or (expected, "classifier") in self.counts:
+            if self.scored_alone:
                 line += f"\n  {'':<18} the classifier alone: {alone_word} "
                 line += _pct(c["classifier"], total)
             out.append(line)
