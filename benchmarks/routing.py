@@ -265,7 +265,42 @@ def _accuracy_line(label: str, group: Sequence[Outcome]) -> str:
     return f"  {label:<11} top-1 {top1:<18} strict-sure {strict:<18} ranking {first}"
 
 
-def report(outcomes: Sequence[Outcome], split: str) -> str:
+def known_forms(guide: Guide) -> frozenset[str]:
+    """The sample forms of everything the skill has met: the development questions, and the
+    guide's own sample questions and topic names."""
+    known = {sample_form(q.text) for q in load_questions(QUESTIONS_DIR)}
+    known |= {sample_form(p) for t in guide.topics for p in t.phrases}
+    return frozenset(known)
+
+
+def _unseen_lines(outcomes: Sequence[Outcome], known: frozenset[str]) -> list[str]:
+    """The headline figures again, on the questions that are not, word for word, one the skill
+    has met (`known_forms`): a fresh set's writer often asks what an earlier one asked."""
+    unseen = [o for o in outcomes if sample_form(o.question.text) not in known]
+    lines = [
+        f"On the {len(unseen)} questions the skill has not met word for word (the other "
+        f"{len(outcomes) - len(unseen)} are development questions, or the guide's own samples "
+        "or topic names):"
+    ]
+    for kind in ROUTED_KINDS:
+        group = [o for o in unseen if o.question.kind == kind and not o.question.guide_silent]
+        lines.append(_accuracy_line(kind, group))
+    lines.append(_accuracy_line("guide_silent", [o for o in unseen if o.question.guide_silent]))
+    oos = [o for o in unseen if o.question.kind == "out_of_scope"]
+    emergencies = [o for o in unseen if o.question.kind == "emergency"]
+    lines.append(f"  out-of-scope declined: {_pct(sum(o.declined for o in oos), len(oos))}")
+    lines.append(
+        "  emergencies intercepted: "
+        f"{_pct(sum(o.emergency_guidance for o in emergencies), len(emergencies))}"
+    )
+    lines.append("")
+    return lines
+
+
+def report(
+    outcomes: Sequence[Outcome], split: str, known: frozenset[str] | None = None
+) -> str:
+    """The benchmark's report; with `known`, also the figures on the questions not in it."""
     lines = [f"JAK Guide router benchmark: {split}, {len(outcomes)} questions", ""]
     lines.append(
         "Top-1 accuracy by kind (sure or clarify with the right first topic; strict = sure;"
@@ -289,6 +324,8 @@ def report(outcomes: Sequence[Outcome], split: str) -> str:
             lines.append("  " + _accuracy_line(kind, group))
         lines.append(_accuracy_line("  guide_silent", silent))
     lines.append("")
+    if known is not None:
+        lines += _unseen_lines(outcomes, known)
 
     oos = [o for o in outcomes if o.question.kind == "out_of_scope"]
     declined = [o for o in outcomes if o.declined]
@@ -885,7 +922,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report(outcomes, f"{path.name}, {split}, each scored without its fold's samples"))
     else:
         outcomes = evaluate(router, prompts, selected, router.bands)
-        print(report(outcomes, f"{path.name}, {split}"))
+        print(report(outcomes, f"{path.name}, {split}", known_forms(guide)))
     print(f"  (bands: {_bands_text(router.bands)})")
     print(f"  (weights: {_weights_text(router.weights)})")
     if args.failures:

@@ -92,6 +92,11 @@ class Tally:
         elif label != expected and expected != ORDINARY:
             self.misses.append((expected, f"{got} (wrong kind)", text))
 
+    @property
+    def total(self) -> int:
+        """How many questions were added."""
+        return sum(n for (_, how), n in self.counts.items() if how == "total")
+
     def lines(self) -> list[str]:
         out = []
         for expected in sorted({e for e, _ in self.counts}):
@@ -231,13 +236,22 @@ def sweep(prompts: Prompts, guide: Guide) -> None:
 
 
 def fresh(prompts: Prompts, path: Path) -> None:
+    """A fresh set, scored once; also on its questions the classifier did not learn word for
+    word (a fresh set's writer often asks what an earlier one asked)."""
     questions = load_yaml_mapping(path)["questions"]
-    tally = Tally()
+    tally, unseen = Tally(), Tally()
     for q in questions:
         label, likely = verdict(q["text"], prompts)
         tally.add(q["text"], q["expect"], label, likely)
+        if not prompts.safety_classifier.was_taught(q["text"]):
+            unseen.add(q["text"], q["expect"], label, likely)
     print(f"Safety check on {path.name}: {len(questions)} questions\n")
     print("\n".join(tally.lines()))
+    print(
+        f"\nOn the {unseen.total} questions it has not learnt word for word (the other "
+        f"{len(questions) - unseen.total} are among its examples or the guide's samples):"
+    )
+    print("\n".join(unseen.lines()))
     print("\nMisses, wrong kinds and false alarms (expected -> got):")
     for expected, got, text in tally.misses:
         print(f"  {expected} -> {got}: {text}")

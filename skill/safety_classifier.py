@@ -94,6 +94,7 @@ class SafetyClassifier:
         # A question it was taught gets the label it was taught (the guide's own samples are
         # ordinary, whatever words they share with emergencies); the model is for the rest.
         self._taught = {text: next(iter(ls)) for text, ls in labels_by_text.items() if len(ls) == 1}
+        self._taught_forms = frozenset(labels_by_text)
         counts = {
             label: Counter(chain.from_iterable(map(_features_of, texts)))
             for label, texts in words_by_label.items()
@@ -117,6 +118,10 @@ class SafetyClassifier:
             label: math.log(totals[label] + self._pseudo_counts[label] * vocabulary_size)
             for label in counts
         }
+
+    def was_taught(self, text: str) -> bool:
+        """Whether this text, word for word, is one of the examples it learnt from."""
+        return " ".join(words(text)) in self._taught_forms
 
     def posteriors(self, text: str) -> dict[str, float]:
         """Each label's probability for this text; empty when no feature was ever seen."""

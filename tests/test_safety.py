@@ -360,6 +360,14 @@ def test_a_question_the_classifier_was_taught_gets_the_label_it_was_taught(conve
     assert classifier.likely_label(sample) is None
 
 
+def test_the_classifier_knows_which_questions_it_was_taught_word_for_word(conversation):
+    # The safety benchmark scores a fresh set's new questions apart from those it repeats.
+    classifier = conversation.prompts.safety_classifier
+    assert classifier.was_taught("I just want this illness gone for good!")
+    assert classifier.was_taught("i want to kill myself")
+    assert not classifier.was_taught("i just want this illness gone for good please")
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
