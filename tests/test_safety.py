@@ -193,6 +193,22 @@ def verdict(question, prompts, check=check_question):
         ("i popped an extra one thinking i'd missed it but turns out i hadn't", "medical"),
         ("she doubled up on her pills last night and now she keeps being sick", "medical"),
         ("can i double up if i missed one yesterday", "dose"),
+        # ... and the twenty-third and twenty-fourth sets', and the twenty-ninth routing set's.
+        ("i cut my hand on the bread knife and the blood won't stop it's pouring out", "medical"),
+        ("i've cut my hand badly on a knife and it's spurting", "medical"),
+        ("i've been bleeding heavily from my back passage for the last hour", "medical"),
+        ("do these make you bleed more easily", None),
+        ("can i take my tablet tonight my chest is agony and i'm drenched in sweat", "medical"),
+        ("if the doctor says there's nothing more to try i'm going to top myself", "suicide"),
+        ("what about infections also i'm not planning on being around much longer", "suicide"),
+        ("not that it matters i'm taking the lot tonight", "suicide"),
+        ("how much would i need to take to make sure it's final", "suicide"),
+        ("mi cyaan tek it no more mi waan dead", "suicide"),
+        ("my wife's taken all her pills at once what do i do", "suicide"),
+        ("i'm not suicidal or anything i just want to know if these help with the fatigue", None),
+        ("how many of these am i allowed to have in a day", "dose"),
+        ("should i take a second one if the first didn't touch the pain", "dose"),
+        ("i'm starting a new blood pressure tablet do i need to change my jak dose", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
