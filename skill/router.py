@@ -92,6 +92,11 @@ SPLIT_SOUND_RATIO = 0.5
 SOUND_JOIN_WITH_WORD_RATIO = 0.75
 # A word joined by sound is at least this long, relative to the pieces run together.
 SOUND_JOIN_MIN_LENGTH_SHARE = 0.65
+# Split pieces one sound away from a long word ("accu punk sure": "acupuncture", "an killer
+# sing": "ankylosing") are joined into it when it has at least this many letters, and the
+# pieces, run together, are at least this close to it letter for letter.
+NEAR_SOUND_MIN_LENGTH = 8
+NEAR_SOUND_RATIO = 0.6
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
 LIKELIHOOD_SMOOTHING = 0.5
@@ -484,6 +489,16 @@ class _Reader:
         self._term_by_key: dict[str, set[str]] = defaultdict(set)
         for term in vocabulary.two_word_terms:
             self._term_by_key[phonetic_key("".join(term))].add(" ".join(term))
+        # Long words by their sound with any one sound left out: a sound one edit away from a
+        # word's shares one of these with it. The words the vocabulary reads as the guide's
+        # ("rheumatologist", "inflammatory") are here too, and by their whole sound: pieces that
+        # sound like one are joined into it, and the synonym table then reads it.
+        self._by_near_key: dict[str, set[str]] = defaultdict(set)
+        self._read_word_by_key: dict[str, set[str]] = defaultdict(set)
+        for phrase in vocabulary.synonyms:
+            if len(phrase) == 1 and len(phrase[0]) >= NEAR_SOUND_MIN_LENGTH:
+                self._read_word_by_key[phonetic_key(phrase[0])].add(phrase[0])
+                self._add_near_key(phrase[0])
         self._by_initial_and_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
@@ -522,6 +537,8 @@ class _Reader:
                 if len(word) >= 4:
                     self._by_key[phonetic_key(word)].add(word)
                     self._by_initial_and_length[word[0], len(word)].append(word)
+                if len(word) >= NEAR_SOUND_MIN_LENGTH:
+                    self._add_near_key(word)
             if new_words:  # what was remembered may no longer hold
                 for cached in (
                     self._is_known, self._sounds_like, self._closest, self._sounds_whole
@@ -538,7 +555,7 @@ class _Reader:
         tokens = list(self._mended(text))
         if spelled_right:
             return tokens
-        joined = self._join_split_words(self._split_merged_words(tokens))
+        joined = self._join_near_sounds(self._join_split_words(self._split_merged_words(tokens)))
         return _jak_before_inhibitor(joined)
 
     def _surface_uncached(self, heard: tuple[str, ...]) -> tuple[str, ...]:
@@ -672,6 +689,36 @@ class _Reader:
                 i += 1
         return out
 
+    def _join_near_sounds(self, tokens: list[str]) -> list[str]:
+        """After `_join_split_words`: pieces, one of them still unknown and none a small word
+        or a longer guide word, that run together are one sound away from a long word ("accu
+        punk sure": "acupuncture"; never "ever be rid": "everybody"). Last, so that no near
+        sound takes the place of a sound heard exactly."""
+        if not self.known_words or all(self._is_known(t) for t in tokens):
+            return tokens
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in (3, 2):
+                pieces = tokens[i : i + n]
+                if (
+                    len(pieces) < n
+                    or any(p in self.vocabulary.stopwords for p in pieces)
+                    or all(self._is_known(p) for p in pieces)
+                    or any(len(p) > 4 and self._is_guide_word(p) for p in pieces)
+                ):
+                    continue
+                joined = "".join(pieces)
+                whole = self._near_sound(joined)
+                if whole and len(whole) >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
+                    out.append(whole)
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
     def _as_is_disease(self, tokens: list[str], i: int) -> bool:
         """Whether 'as' names ankylosing spondylitis here ("cure for as") or is just 'as'."""
         vocab = self.vocabulary
@@ -719,11 +766,33 @@ class _Reader:
         return self._closest(token, 0.8)
 
     def _sounds_whole_uncached(self, joined: str) -> str | None:
-        """The guide word, or two-word term ("sigh defects": "side effects"), that split
-        pieces, run together, sound like, if any."""
-        return self._same_sound(joined, SPLIT_SOUND_RATIO) or self._same_sound(
-            joined, SPLIT_SOUND_RATIO, self._term_by_key
+        """The guide word, two-word term ("sigh defects": "side effects") or word the
+        vocabulary reads ("room atologist": "rheumatologist") that split pieces, run together,
+        sound like, if any."""
+        read_word = self._same_sound(joined, SPLIT_SOUND_RATIO, self._read_word_by_key)
+        return (
+            self._same_sound(joined, SPLIT_SOUND_RATIO)
+            or self._same_sound(joined, SPLIT_SOUND_RATIO, self._term_by_key)
+            # Only a word the guide does not have itself: "i experience sigh" is not
+            # "experiencing", a form of the guide's "experience".
+            or (read_word if read_word and not self._is_guide_word(read_word) else None)
         )
+
+    def _add_near_key(self, word: str) -> None:
+        for key in _one_sound_less(phonetic_key(word)):
+            self._by_near_key[key].add(word)
+
+    def _near_sound(self, joined: str) -> str | None:
+        """The long word whose sound is one edit from the joined pieces' and that is closest to
+        them letter for letter, if close enough."""
+        key = phonetic_key(joined)
+        if len(joined) < NEAR_SOUND_MIN_LENGTH or len(key) < 5:
+            return None
+        near = set().union(*(self._by_near_key.get(k, ()) for k in _one_sound_less(key)))
+        if not near:
+            return None
+        best = max(near, key=lambda w: (_ratio(joined, w), w))
+        return best if _ratio(joined, best) >= NEAR_SOUND_RATIO else None
 
     def _same_sound(
         self, text: str, min_ratio: float, by_key: Mapping[str, set[str]] | None = None
@@ -774,6 +843,12 @@ def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
         "jak" if nxt in _INHIBITOR_WORDS and _SOUNDS_LIKE_JAK.match(phonetic_key(tok)) else tok
         for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
     ]
+
+
+def _one_sound_less(key: str) -> set[str]:
+    """A sound key and the keys with one of its sounds left out: two keys one insertion,
+    deletion or substitution apart share one of these."""
+    return {key} | {key[:i] + key[i + 1 :] for i in range(len(key))}
 
 
 @lru_cache(maxsize=65536)

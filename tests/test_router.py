@@ -364,6 +364,38 @@ def test_split_pieces_that_sound_like_a_two_word_term_become_the_term(router, he
     assert router.read(heard).unknown == ()
 
 
+@pytest.mark.parametrize(
+    "heard, read_as",
+    [
+        # A word the vocabulary reads ("rheumatologist" reads as "doctor"), by its sound.
+        ("how often do i see the room a tologist", "doctor"),
+        ("my room at ologist wants to see me", "doctor"),
+        ("a s is a chronic in flame a tory disorder", "inflammation"),
+        # One sound away from a long word: "punksure" is not quite "puncture".
+        ("does accu punk sure work for as", "acupuncture"),
+    ],
+)
+def test_split_pieces_near_the_sound_of_a_long_word_are_joined(router, heard, read_as):
+    assert read_as in router.read(heard).spelled
+
+
+def test_pieces_near_the_sound_of_ankylosing_are_read_as_the_disease(router):
+    # "ankylosing" before "spondylitis" adds nothing to the disease's name.
+    assert router.read("what is angela sing spondylitis").spelled == ("what", "spondylitis")
+
+
+@pytest.mark.parametrize(
+    "heard, kept",
+    [
+        ("will i ever be rid of it", "cure"),  # "rid of": not "everybody", "be" is small
+        ("what should i do if i experience sigh defects", "side"),  # not "experiencing"
+        ("what's a yak inhibitor", "jak"),  # not "inhibitor" alone: it is a guide word
+    ],
+)
+def test_near_sounds_never_swallow_words_heard_right(router, heard, kept):
+    assert kept in router.read(heard).spelled
+
+
 def test_and_before_a_split_word_is_heard_as_part_of_it(router):
     assert router.read("what does the jak stand for in jack and hibbitors").spelled[-2:] == (
         "jak", "inhibitors"
