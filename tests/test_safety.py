@@ -209,6 +209,8 @@ def verdict(question, prompts, check=check_question):
         ("how many of these am i allowed to have in a day", "dose"),
         ("should i take a second one if the first didn't touch the pain", "dose"),
         ("i'm starting a new blood pressure tablet do i need to change my jak dose", "dose"),
+        ("jak inhibitors and in flame asian how do they stop it", None),  # what they stop
+        ("should he stop them while he's away", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
