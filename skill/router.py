@@ -499,6 +499,8 @@ class _Reader:
             if len(phrase) == 1 and len(phrase[0]) >= NEAR_SOUND_MIN_LENGTH:
                 self._read_word_by_key[phonetic_key(phrase[0])].add(phrase[0])
                 self._add_near_key(phrase[0])
+        for term in vocabulary.two_word_terms:  # "cider fects": "side effects"
+            self._add_near_key(" ".join(term))
         self._by_initial_and_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
@@ -709,9 +711,10 @@ class _Reader:
                 ):
                     continue
                 joined = "".join(pieces)
-                whole = self._near_sound(joined)
-                if whole and len(whole) >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
-                    out.append(whole)
+                whole = self._near_sound(joined) or ""
+                letters = len(whole) - whole.count(" ")
+                if whole and letters >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
+                    out.extend(whole.split())  # a two-word term is two words
                     i += n
                     break
             else:
@@ -783,16 +786,16 @@ class _Reader:
             self._by_near_key[key].add(word)
 
     def _near_sound(self, joined: str) -> str | None:
-        """The long word whose sound is one edit from the joined pieces' and that is closest to
-        them letter for letter, if close enough."""
+        """The long word (or two-word term) whose sound is one edit from the joined pieces' and
+        that is closest to them letter for letter, if close enough."""
         key = phonetic_key(joined)
         if len(joined) < NEAR_SOUND_MIN_LENGTH or len(key) < 5:
             return None
         near = set().union(*(self._by_near_key.get(k, ()) for k in _one_sound_less(key)))
         if not near:
             return None
-        best = max(near, key=lambda w: (_ratio(joined, w), w))
-        return best if _ratio(joined, best) >= NEAR_SOUND_RATIO else None
+        best = max(near, key=lambda w: (_ratio(joined, w.replace(" ", "")), w))
+        return best if _ratio(joined, best.replace(" ", "")) >= NEAR_SOUND_RATIO else None
 
     def _same_sound(
         self, text: str, min_ratio: float, by_key: Mapping[str, set[str]] | None = None

@@ -373,6 +373,7 @@ def test_split_pieces_that_sound_like_a_two_word_term_become_the_term(router, he
         ("a s is a chronic in flame a tory disorder", "inflammation"),
         # One sound away from a long word: "punksure" is not quite "puncture".
         ("does accu punk sure work for as", "acupuncture"),
+        ("what do i do about cider fects", "effect"),  # a two-word term too: "side effects"
     ],
 )
 def test_split_pieces_near_the_sound_of_a_long_word_are_joined(router, heard, read_as):
