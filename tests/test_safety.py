@@ -211,6 +211,7 @@ def verdict(question, prompts, check=check_question):
         ("i'm starting a new blood pressure tablet do i need to change my jak dose", "dose"),
         ("jak inhibitors and in flame asian how do they stop it", None),  # what they stop
         ("should he stop them while he's away", "dose"),
+        ("i took three of them pills this morning not one what should i do", "medical"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
