@@ -212,6 +212,7 @@ def verdict(question, prompts, check=check_question):
         ("jak inhibitors and in flame asian how do they stop it", None),  # what they stop
         ("should he stop them while he's away", "dose"),
         ("i took three of them pills this morning not one what should i do", "medical"),
+        ("is overdosing on jak inhibitors painless", "suicide"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
