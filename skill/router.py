@@ -56,7 +56,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -639,57 +639,47 @@ class _Reader:
         word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
         if not self.known_words or all(self._is_known(t) for t in tokens):
             return tokens  # nothing to join: every join needs a piece that is not known
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for n in (4, 3, 2):
-                pieces = tokens[i : i + n]
-                if len(pieces) < n or all(self._is_known(p) for p in pieces):
-                    continue
-                joined = "".join(pieces)
-                if len(joined) < 5:
-                    continue
-                target: str | None = None
-                unknown = sum(not self._is_known(p) for p in pieces)
-                if (joined,) in self.vocabulary.misheard:
-                    out.extend(self.vocabulary.misheard[(joined,)])
-                    i += n
-                    break
-                if self._is_guide_word(joined) or (joined,) in self.vocabulary.synonyms:
-                    target = joined
-                elif len(joined) >= 7 and not any(len(p) > 4 and self._is_known(p) for p in pieces):
-                    # "spondy light is" -> "spondylitis", "in flamation" -> "inflammation";
-                    # never "inhibitors cost" -> "inhibitors"
-                    cutoff = 0.8 if unknown >= 2 else 0.88
-                    target = self._closest(joined, cutoff, max_length_change=2)
-                elif len(joined) >= 9:
-                    # A real word in a split one ("improve mints", "inhibit tours"): only when
-                    # the whole is nearly a guide word, letter for letter.
-                    target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
-                if not target and len(joined) >= 6 and pieces[-1] not in _ARTICLES:
-                    # Pieces that sound like a guide word together: "con clue shun",
-                    # "spawn delight us"; starting on a small word or holding a guide word
-                    # ("in habiters", "benny fits"), only when nearly that word letter for
-                    # letter too (never "any in ter": "intro", nor "take ace": "teach").
-                    whole = self._sounds_whole(joined)
-                    # ... and never much shorter: "get sigh" is not "gets".
-                    share = len(whole.replace(" ", "")) / len(joined) if whole else 0.0
-                    if whole and share >= SOUND_JOIN_MIN_LENGTH_SHARE and (
-                        _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
-                        or (
-                            pieces[0] not in self.vocabulary.stopwords
-                            and not any(len(p) > 3 and self._is_guide_word(p) for p in pieces)
-                        )
-                    ):
-                        target = whole
-                if target:
-                    out.extend(target.split())  # a two-word term is two words
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        return out
+        return _join_windows(tokens, (4, 3, 2), self._split_word)
+
+    def _split_word(self, pieces: list[str]) -> tuple[str, ...] | None:
+        """The words that split pieces were meant as, if they are one split word."""
+        if all(self._is_known(p) for p in pieces):
+            return None
+        joined = "".join(pieces)
+        if len(joined) < 5:
+            return None
+        target: str | None = None
+        unknown = sum(not self._is_known(p) for p in pieces)
+        if (joined,) in self.vocabulary.misheard:
+            return self.vocabulary.misheard[(joined,)]
+        if self._is_guide_word(joined) or (joined,) in self.vocabulary.synonyms:
+            target = joined
+        elif len(joined) >= 7 and not any(len(p) > 4 and self._is_known(p) for p in pieces):
+            # "spondy light is" -> "spondylitis", "in flamation" -> "inflammation";
+            # never "inhibitors cost" -> "inhibitors"
+            cutoff = 0.8 if unknown >= 2 else 0.88
+            target = self._closest(joined, cutoff, max_length_change=2)
+        elif len(joined) >= 9:
+            # A real word in a split one ("improve mints", "inhibit tours"): only when
+            # the whole is nearly a guide word, letter for letter.
+            target = self._closest(joined, NEAR_WORD_CUTOFF, max_length_change=2)
+        if not target and len(joined) >= 6 and pieces[-1] not in _ARTICLES:
+            # Pieces that sound like a guide word together: "con clue shun",
+            # "spawn delight us"; starting on a small word or holding a guide word
+            # ("in habiters", "benny fits"), only when nearly that word letter for
+            # letter too (never "any in ter": "intro", nor "take ace": "teach").
+            whole = self._sounds_whole(joined)
+            # ... and never much shorter: "get sigh" is not "gets".
+            share = len(whole.replace(" ", "")) / len(joined) if whole else 0.0
+            if whole and share >= SOUND_JOIN_MIN_LENGTH_SHARE and (
+                _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
+                or (
+                    pieces[0] not in self.vocabulary.stopwords
+                    and not any(len(p) > 3 and self._is_guide_word(p) for p in pieces)
+                )
+            ):
+                target = whole
+        return tuple(target.split()) if target else None  # a two-word term is two words
 
     def _join_near_sounds(self, tokens: list[str]) -> list[str]:
         """After `_join_split_words`: pieces, one of them still unknown and none a small word
@@ -698,29 +688,21 @@ class _Reader:
         sound takes the place of a sound heard exactly."""
         if not self.known_words or all(self._is_known(t) for t in tokens):
             return tokens
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for n in (3, 2):
-                pieces = tokens[i : i + n]
-                if (
-                    len(pieces) < n
-                    or any(p in self.vocabulary.stopwords for p in pieces)
-                    or all(self._is_known(p) for p in pieces)
-                    or any(len(p) > 4 and self._is_guide_word(p) for p in pieces)
-                ):
-                    continue
-                joined = "".join(pieces)
-                whole = self._near_sound(joined) or ""
-                letters = len(whole) - whole.count(" ")
-                if whole and letters >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
-                    out.extend(whole.split())  # a two-word term is two words
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        return out
+        return _join_windows(tokens, (3, 2), self._near_sound_word)
+
+    def _near_sound_word(self, pieces: list[str]) -> tuple[str, ...] | None:
+        if (
+            any(p in self.vocabulary.stopwords for p in pieces)
+            or all(self._is_known(p) for p in pieces)
+            or any(len(p) > 4 and self._is_guide_word(p) for p in pieces)
+        ):
+            return None
+        joined = "".join(pieces)
+        whole = self._near_sound(joined) or ""
+        letters = len(whole) - whole.count(" ")
+        if whole and letters >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
+            return tuple(whole.split())  # a two-word term is two words
+        return None
 
     def _as_is_disease(self, tokens: list[str], i: int) -> bool:
         """Whether 'as' names ankylosing spondylitis here ("cure for as") or is just 'as'."""
@@ -857,6 +839,30 @@ def _one_sound_less(key: str) -> set[str]:
 @lru_cache(maxsize=65536)
 def _ratio(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
+
+
+def _join_windows(
+    tokens: list[str],
+    sizes: Iterable[int],
+    join: Callable[[list[str]], tuple[str, ...] | None],
+) -> list[str]:
+    """The tokens, with each run of pieces that `join` reads as other words replaced by them:
+    at each place the longest run first (`sizes`, longest first), then on after it."""
+    sizes = tuple(sizes)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for n in sizes:
+            pieces = tokens[i : i + n]
+            words = join(pieces) if len(pieces) == n else None
+            if words is not None:
+                out.extend(words)
+                i += n
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
 
 
 def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[str]:
