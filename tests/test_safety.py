@@ -213,6 +213,13 @@ def verdict(question, prompts, check=check_question):
         ("should he stop them while he's away", "dose"),
         ("i took three of them pills this morning not one what should i do", "medical"),
         ("is overdosing on jak inhibitors painless", "suicide"),
+        # ... and the twenty-fifth and twenty-sixth sets'.
+        ("can these kill you if you take enough because that's what i'm after", "suicide"),
+        ("how long do they take to work not that i plan on being around that long", "suicide"),
+        ("can they make you think of killing yourself cos i've had those thoughts", "suicide"),
+        ("the carer's gone and given mum a double dose of her jak tablet today", "medical"),
+        ("i can't remember if i took my tablet this morning should i take another", "dose"),
+        ("can i take a double dose tomorrow if i miss one", "dose"),
     ],
 )
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -240,6 +247,7 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("is being short of breath one of the side effects", "likely medical"),
         ("is chest pain something people report on jak inhibitors", "likely medical"),
         ("she had chest tightness last year when she started hers", "likely medical"),
+        ("does the guide talk about overdoses at all", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
