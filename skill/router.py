@@ -92,7 +92,7 @@ SPLIT_SOUND_RATIO = 0.5
 SOUND_JOIN_WITH_WORD_RATIO = 0.75
 # A word joined by sound is at least this long, relative to the pieces run together.
 SOUND_JOIN_MIN_LENGTH_SHARE = 0.65
-# Split pieces one sound away from a long word ("accu punk sure": "acupuncture", "an killer
+# Split pieces one sound away from a long word ("accu punk sure": "acupuncture", "angela
 # sing": "ankylosing") are joined into it when it has at least this many letters, and the
 # pieces, run together, are at least this close to it letter for letter.
 NEAR_SOUND_MIN_LENGTH = 8
@@ -691,6 +691,7 @@ class _Reader:
         return _join_windows(tokens, (3, 2), self._near_sound_word)
 
     def _near_sound_word(self, pieces: list[str]) -> tuple[str, ...] | None:
+        """The long word (or term) pieces were meant as, if one sound away from it."""
         if (
             any(p in self.vocabulary.stopwords for p in pieces)
             or all(self._is_known(p) for p in pieces)
