@@ -249,6 +249,7 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("is chest pain something people report on jak inhibitors", "likely medical"),
         ("she had chest tightness last year when she started hers", "likely medical"),
         ("does the guide talk about overdoses at all", "likely medical"),
+        ("what are the warning signs of a stroke", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
