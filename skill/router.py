@@ -774,7 +774,12 @@ class _Reader:
         key = phonetic_key(joined)
         if len(joined) < NEAR_SOUND_MIN_LENGTH or len(key) < 5:
             return None
-        near = set().union(*(self._by_near_key.get(k, ()) for k in _one_sound_less(key)))
+        near = {
+            word
+            for k in _one_sound_less(key)
+            for word in self._by_near_key.get(k, ())
+            if phonetic_key(word)[0] == key[0]  # a recogniser seldom mishears the first sound
+        }
         if not near:
             return None
         best = max(near, key=lambda w: (_ratio(joined, w.replace(" ", "")), w))
@@ -879,8 +884,9 @@ def _join_letters(tokens: list[str], letter_names: Mapping[str, str]) -> list[st
         if letter:
             run.append((token, letter))
             continue
-        if len(run) >= 4 and run[0][0] == "a":
-            out.append(run.pop(0)[0])  # "on a j a k": the first 'a' is the article
+        if (len(run) >= 4 or (len(run) == 2 and len(run[1][0]) > 1)) and run[0][0] == "a":
+            # "on a j a k", "a jay nus kinase": the first 'a' is the article
+            out.append(run.pop(0)[0])
         # "is a s a chronic disease": the last 'a' is the article after the disease.
         article = run.pop() if len(run) >= 3 and [h for h, _ in run[-2:]] == ["s", "a"] else None
         if len(run) >= 2 and not {heard for heard, _ in run} <= _LETTER_WORDS:
