@@ -420,6 +420,8 @@ class _PhraseTable:
         }
 
     def apply(self, tokens: list[str]) -> list[str]:
+        # Its own scan, not `_join_windows`: only the lengths of phrases starting with the word
+        # are tried, which keeps the router's build about 90 ms shorter.
         if self._by_first.keys().isdisjoint(tokens):
             return tokens  # most texts hold no phrase of a given table
         out: list[str] = []
@@ -557,8 +559,11 @@ class _Reader:
         tokens = list(self._mended(text))
         if spelled_right:
             return tokens
-        joined = self._join_near_sounds(self._join_split_words(self._split_merged_words(tokens)))
-        return _jak_before_inhibitor(joined)
+        if self.known_words and not all(self._is_known(t) for t in tokens):
+            # Every join needs a piece that is not known: nothing to mend otherwise.
+            split = self._join_split_words(self._split_merged_words(tokens))
+            tokens = self._join_near_sounds(split)
+        return _jak_before_inhibitor(tokens)
 
     def _surface_uncached(self, heard: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(self._fillers.apply(self._synonyms.apply(list(heard))))
@@ -637,8 +642,6 @@ class _Reader:
     def _join_split_words(self, tokens: list[str]) -> list[str]:
         """'tab lets' -> 'tablets' when a piece is unknown and the whole is a guide word, or a
         word the vocabulary reads ('re cap' -> 'recap', a synonym of 'summary')."""
-        if not self.known_words or all(self._is_known(t) for t in tokens):
-            return tokens  # nothing to join: every join needs a piece that is not known
         return _join_windows(tokens, (4, 3, 2), self._split_word)
 
     def _split_word(self, pieces: list[str]) -> tuple[str, ...] | None:
@@ -670,8 +673,7 @@ class _Reader:
             # letter too (never "any in ter": "intro", nor "take ace": "teach").
             whole = self._sounds_whole(joined)
             # ... and never much shorter: "get sigh" is not "gets".
-            share = len(whole.replace(" ", "")) / len(joined) if whole else 0.0
-            if whole and share >= SOUND_JOIN_MIN_LENGTH_SHARE and (
+            if whole and _long_enough(whole, joined) and (
                 _ratio(joined, whole) >= SOUND_JOIN_WITH_WORD_RATIO
                 or (
                     pieces[0] not in self.vocabulary.stopwords
@@ -686,8 +688,6 @@ class _Reader:
         or a longer guide word, that run together are one sound away from a long word ("accu
         punk sure": "acupuncture"; never "ever be rid": "everybody"). Last, so that no near
         sound takes the place of a sound heard exactly."""
-        if not self.known_words or all(self._is_known(t) for t in tokens):
-            return tokens
         return _join_windows(tokens, (3, 2), self._near_sound_word)
 
     def _near_sound_word(self, pieces: list[str]) -> tuple[str, ...] | None:
@@ -699,9 +699,8 @@ class _Reader:
         ):
             return None
         joined = "".join(pieces)
-        whole = self._near_sound(joined) or ""
-        letters = len(whole) - whole.count(" ")
-        if whole and letters >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined):
+        whole = self._near_sound(joined)
+        if whole and _long_enough(whole, joined):
             return tuple(whole.split())  # a two-word term is two words
         return None
 
@@ -755,14 +754,17 @@ class _Reader:
         """The guide word, two-word term ("sigh defects": "side effects") or word the
         vocabulary reads ("room atologist": "rheumatologist") that split pieces, run together,
         sound like, if any."""
-        read_word = self._same_sound(joined, SPLIT_SOUND_RATIO, self._read_word_by_key)
         return (
             self._same_sound(joined, SPLIT_SOUND_RATIO)
             or self._same_sound(joined, SPLIT_SOUND_RATIO, self._term_by_key)
-            # Only a word the guide does not have itself: "i experience sigh" is not
-            # "experiencing", a form of the guide's "experience".
-            or (read_word if read_word and not self._is_guide_word(read_word) else None)
+            or self._read_word_sounding_like(joined)
         )
+
+    def _read_word_sounding_like(self, joined: str) -> str | None:
+        """A word the vocabulary reads that the pieces sound like, if the guide does not have
+        it itself: "i experience sigh" is not "experiencing", a form of "experience"."""
+        word = self._same_sound(joined, SPLIT_SOUND_RATIO, self._read_word_by_key)
+        return word if word and not self._is_guide_word(word) else None
 
     def _add_near_key(self, word: str) -> None:
         for key in _one_sound_less(phonetic_key(word)):
@@ -834,6 +836,12 @@ def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
         "jak" if nxt in _INHIBITOR_WORDS and _SOUNDS_LIKE_JAK.match(phonetic_key(tok)) else tok
         for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
     ]
+
+
+def _long_enough(whole: str, joined: str) -> bool:
+    """Whether a word (or term) joined by sound is not much shorter than the pieces run
+    together (`SOUND_JOIN_MIN_LENGTH_SHARE`)."""
+    return len(whole) - whole.count(" ") >= SOUND_JOIN_MIN_LENGTH_SHARE * len(joined)
 
 
 def _one_sound_less(key: str) -> set[str]:
