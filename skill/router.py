@@ -97,6 +97,12 @@ SOUND_JOIN_MIN_LENGTH_SHARE = 0.65
 # pieces, run together, are at least this close to it letter for letter.
 NEAR_SOUND_MIN_LENGTH = 8
 NEAR_SOUND_RATIO = 0.6
+# Pieces beside one word of a two-word term are read as the other word when they run together
+# loosely like it: at least this likeness (sound keys or letters), from this many pieces, with
+# a length between these shares of the word's.
+TERM_PARTNER_RATIO = 0.7
+TERM_PARTNER_PIECES = (4, 3, 2, 1)
+TERM_PARTNER_LENGTHS = (0.6, 1.5)
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
 LIKELIHOOD_SMOOTHING = 0.5
@@ -503,6 +509,11 @@ class _Reader:
                 self._add_near_key(phrase[0])
         for term in vocabulary.two_word_terms:  # "cider fects": "side effects"
             self._add_near_key(" ".join(term))
+        # Each word of a two-word term: its partner, and whether the partner comes before it.
+        self._term_partners: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for first, second in vocabulary.two_word_terms:
+            self._term_partners[first].append((second, False))
+            self._term_partners[second].append((first, True))
         self._by_initial_and_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         self._letters: dict[str, Counter[str]] = {}
         # Word-level answers repeat from question to question (and words are few): remember
@@ -563,7 +574,7 @@ class _Reader:
             # Every join needs a piece that is not known: nothing to mend otherwise.
             split = self._join_split_words(self._split_merged_words(tokens))
             tokens = self._join_near_sounds(split)
-        return _jak_before_inhibitor(tokens)
+        return _jak_before_inhibitor(self._complete_terms(tokens))
 
     def _surface_uncached(self, heard: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(self._fillers.apply(self._synonyms.apply(list(heard))))
@@ -703,6 +714,70 @@ class _Reader:
         if whole and _long_enough(whole, joined):
             return tuple(whole.split())  # a two-word term is two words
         return None
+
+    def _complete_terms(self, tokens: list[str]) -> list[str]:
+        """One word of a two-word term heard, and the pieces beside it, where the other word
+        belongs, loosely sound like that word: they were meant as it ("uncle lousy
+        spondylitis", "ankylosing sponge elitist", "janis kyness"). The word heard makes the
+        other likely, so a looser likeness will do than for a join anywhere
+        (`TERM_PARTNER_RATIO`)."""
+        partners = self._term_partners
+        if not any(t in partners for t in tokens) or all(
+            t in self.vocabulary.stopwords or self._is_guide_word(t) for t in tokens
+        ):
+            return tokens
+        out = list(tokens)
+        i = 0
+        while i < len(out):
+            for partner, before in partners.get(out[i], ()):
+                i += self._complete_term(out, i, partner, before)
+            i += 1
+        return out
+
+    def _complete_term(self, out: list[str], i: int, partner: str, before: bool) -> int:
+        """Replace the pieces on one side of `out[i]` with its term partner if they sound
+        loosely like it (in place); how far `out[i]` moved."""
+        term_stems = {stem(out[i]), stem(partner)}
+        for n in TERM_PARTNER_PIECES:
+            lo, hi = (i - n, i) if before else (i + 1, i + 1 + n)
+            if lo < 0 or hi > len(out):
+                continue
+            pieces = out[lo:hi]
+            if not term_stems.isdisjoint(map(stem, pieces)):
+                return 0  # the term is whole, or the partner is near: nothing to complete
+            outer = pieces[0] if before else pieces[-1]
+            if len(outer) > 3 and self._is_guide_word(outer):
+                continue  # "help hanky losing": the guide's word is meant as itself
+            if self._loosely_like(pieces, partner):
+                out[lo:hi] = [partner]
+                return 1 - n if before else 0
+        return 0
+
+    def _loosely_like(self, pieces: list[str], word: str) -> bool:
+        """Whether pieces, one of them not the guide's, run together loosely sound like a
+        word: never ending on a small word, and starting on one only if it starts the word's
+        sound ("and kill a sing": "ankylosing")."""
+        stopwords = self.vocabulary.stopwords
+        if all(p in stopwords or self._is_guide_word(p) for p in pieces):
+            return False
+        target = phonetic_key(word)
+        if pieces[-1] in stopwords or (
+            pieces[0] in stopwords and not target.startswith(phonetic_key(pieces[0]))
+        ):
+            return False
+        joined = "".join(pieces)
+        shortest, longest = TERM_PARTNER_LENGTHS
+        if not shortest * len(word) <= len(joined) <= longest * len(word):
+            return False
+        key = phonetic_key(joined)
+        if key[:1] != target[:1]:
+            key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
+        likeness = max(_ratio(key, target), _ratio(joined, word))
+        # A word of the guide's or the vocabulary's among them ("jak interfere") asks for more.
+        with_word = any(
+            len(p) > 3 and (self._is_guide_word(p) or p in self._other_words) for p in pieces
+        )
+        return likeness >= (SOUND_JOIN_WITH_WORD_RATIO if with_word else TERM_PARTNER_RATIO)
 
     def _as_is_disease(self, tokens: list[str], i: int) -> bool:
         """Whether 'as' names ankylosing spondylitis here ("cure for as") or is just 'as'."""

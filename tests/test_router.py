@@ -386,6 +386,40 @@ def test_pieces_near_the_sound_of_ankylosing_are_read_as_the_disease(router):
 
 
 @pytest.mark.parametrize(
+    "heard, meant",
+    [
+        ("is uncle lousy spondylitis the same for everyone",
+         "is ankylosing spondylitis the same for everyone"),
+        ("what's hanky losing spondylitis", "what's ankylosing spondylitis"),  # an h added
+        # A small word starts the pieces only when it starts the word's sound.
+        ("what is and kill a sing spondylitis", "what is ankylosing spondylitis"),
+        ("does ankylosing sponge elitist affect my back",
+         "does ankylosing spondylitis affect my back"),
+        ("what are the janis kyness inhibitors", "what are the janus kinase inhibitors"),
+        ("how do jack and hibernators work", "how do jak inhibitors work"),
+    ],
+)  # fmt: skip
+def test_pieces_beside_one_word_of_a_term_that_loosely_sound_like_the_other_are_it(
+    router, heard, meant
+):
+    assert router.read(heard).terms == router.read(meant).terms
+    assert router.read(heard).unknown == ()
+
+
+@pytest.mark.parametrize(
+    "heard, kept",
+    [
+        ("will jak interfere with my other medications", "interaction"),  # a word it reads
+        ("what life style changes help hanky losing spondylitis", "help"),  # a guide word
+        ("can jak inhibitors kure my spondilitis", "cure"),  # the term is whole already
+        ("what is a spondylitis", "what"),
+    ],
+)
+def test_a_term_is_never_completed_over_words_heard_right(router, heard, kept):
+    assert kept in router.read(heard).spelled
+
+
+@pytest.mark.parametrize(
     "heard, kept",
     [
         ("will i ever be rid of it", "cure"),  # "rid of": not "everybody", "be" is small
