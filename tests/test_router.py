@@ -397,6 +397,13 @@ def test_pieces_near_the_sound_of_ankylosing_are_read_as_the_disease(router):
          "does ankylosing spondylitis affect my back"),
         ("what are the janis kyness inhibitors", "what are the janus kinase inhibitors"),
         ("how do jack and hibernators work", "how do jak inhibitors work"),
+        # The other terms of the vocabulary too.
+        ("is fizzical therapy good with jak inhibitors",
+         "is physical therapy good with jak inhibitors"),
+        ("will a jak inhibitor improve my joint fun shun",
+         "will a jak inhibitor improve my joint function"),
+        ("do jak inhibitors help the a mune response",
+         "do jak inhibitors help the immune response"),
     ],
 )  # fmt: skip
 def test_pieces_beside_one_word_of_a_term_that_loosely_sound_like_the_other_are_it(
