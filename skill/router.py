@@ -789,7 +789,8 @@ class _Reader:
         return not after or before in vocab.as_disease_after or after in vocab.as_disease_before
 
     def _split_merged_words(self, tokens: list[str]) -> list[str]:
-        """'sideeffects' -> 'side effects': an unknown word that is two guide words run together."""
+        """'sideeffects' -> 'side effects': an unknown word that is two guide words run together;
+        either may be a mishearing the vocabulary mends ('jackinhibitors': 'jak inhibitors')."""
         out: list[str] = []
         for token in tokens:
             if len(token) < 6 or self._is_known(token):
@@ -797,12 +798,25 @@ class _Reader:
                 continue
             for cut in range(2, len(token) - 1):
                 head, tail = token[:cut], token[cut:]
-                if head in self.known_words and tail in self.known_words:
-                    out.extend((head, tail))
-                    break
+                head_words, tail_words = self._as_guide_word(head), self._as_guide_word(tail)
+                if not (head_words and tail_words):
+                    continue
+                # A mended piece only beside a long guide word: "jackson" is not "jak son".
+                if (head_words != (head,) and len(tail) < 5) or (
+                    tail_words != (tail,) and len(head) < 5
+                ):
+                    continue
+                out.extend((*head_words, *tail_words))
+                break
             else:
                 out.append(token)
         return out
+
+    def _as_guide_word(self, piece: str) -> tuple[str, ...] | None:
+        """A guide word as itself, or a word the misheard table mends, as mended."""
+        if piece in self.known_words:
+            return (piece,)
+        return self.vocabulary.misheard.get((piece,))
 
     def _is_guide_word(self, token: str) -> bool:
         """A word of the guide's own texts, or a form of one ('effects', 'effect')."""

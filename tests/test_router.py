@@ -443,6 +443,12 @@ def test_a_near_sound_keeps_the_first_sound(router):
     assert "studying" not in router.read("how do i treat a bee sting").spelled
 
 
+def test_a_merged_word_may_hold_a_mishearing_the_vocabulary_mends(router):
+    assert router.read("is jackinhibitors risky").spelled == ("jak", "inhibitors", "risky")
+    # Only beside a long guide word: "jackson" is not "jak son".
+    assert "son" not in router.read("play michael jackson").spelled
+
+
 def test_a_before_one_spelled_letter_is_the_article(router):
     # "a jay" is not the letters "a j": "jay nus" is then heard as "janus".
     assert router.read("what's a jay nus kinase").spelled == ("what", "janus", "kinase")
