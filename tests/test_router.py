@@ -160,6 +160,9 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("coping with side effects", "faq_side_effect_action"),
         ("what kind of things can you tell me about", "about_the_guide"),
         ("what can a jak inhibitor do for someone like me", "benefits"),
+        # Gaining weight is asked about as a side effect; losing it is the lifestyle advice.
+        ("will jak inhibitors make me put on weight", "risks_and_side_effects"),
+        ("will losing weight help my back", "lifestyle"),
     ],
 )
 def test_everyday_words_mean_the_guides_words(router, question, topic):
