@@ -163,6 +163,8 @@ def test_spelled_out_numbers_read_like_digits(router):
         # Gaining weight is asked about as a side effect; losing it is the lifestyle advice.
         ("will jak inhibitors make me put on weight", "risks_and_side_effects"),
         ("will losing weight help my back", "lifestyle"),
+        # Whether it is working is what the follow-up assesses, not how it works.
+        ("how will my doctor know if the jak inhibitor is working", "monitoring"),
     ],
 )
 def test_everyday_words_mean_the_guides_words(router, question, topic):
