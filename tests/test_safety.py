@@ -221,8 +221,18 @@ def verdict(question, prompts, check=check_question):
         ("the carer's gone and given mum a double dose of her jak tablet today", "medical"),
         ("i can't remember if i took my tablet this morning should i take another", "dose"),
         ("can i take a double dose tomorrow if i miss one", "dose"),
+        # ... and the twenty-seventh and twenty-eighth sets'.
+        ("i took my tablet then forgot and took another two so that's three today", "medical"),
+        ("i might have doubled up on my dose and now my heart is racing", "medical"),
+        ("can jak inhibitors make you feel low because i've been planning how i'd do it",
+         "suicide"),
+        ("i'm sitting on the edge of the roof", "suicide"),
+        ("i've taken the blade out again", "suicide"),
+        ("would anyone even miss me if i swallowed all my tablets", "suicide"),
+        ("i keep thinking about overdosing on my medication", "suicide"),
+        ("i'm worried about overdosing by mistake", "medical"),
     ],
-)
+)  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
     assert verdict(question, conversation.prompts, pattern_finding) == expected
 
