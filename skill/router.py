@@ -911,6 +911,7 @@ class _Reader:
 
 
 _INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
+_INHIBITOR_START = frozenset({"in", "an", "and"})
 # The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk',
 # or any short word that starts like it: 'jam', 'jab', 'jazz'.
 _SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$")
@@ -918,12 +919,23 @@ _SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$")
 
 def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
     """'jaguar inhibitors' -> 'jak inhibitors': the only inhibitors the guide names are JAK
-    inhibitors, so a word that sounds like 'jak' before 'inhibitor' was meant as 'jak'."""
+    inhibitors, so a word that sounds like 'jak' before 'inhibitor' was meant as 'jak'; so
+    too with the start of 'inhibitor' heard apart ('yak in hibitors': 'yak in inhibitors')."""
     if _INHIBITOR_WORDS.isdisjoint(tokens):
         return tokens
+    kept = [
+        token
+        for i, token in enumerate(tokens)
+        if not (
+            token in _INHIBITOR_START
+            and 0 < i < len(tokens) - 1
+            and tokens[i + 1] in _INHIBITOR_WORDS
+            and _SOUNDS_LIKE_JAK.match(phonetic_key(tokens[i - 1]))
+        )
+    ]
     return [
         "jak" if nxt in _INHIBITOR_WORDS and _SOUNDS_LIKE_JAK.match(phonetic_key(tok)) else tok
-        for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
+        for tok, nxt in zip(kept, [*kept[1:], ""], strict=True)
     ]
 
 
