@@ -573,8 +573,16 @@ class _Reader:
         if self.known_words and not all(self._is_known(t) for t in tokens):
             # Every join needs a piece that is not known: nothing to mend otherwise.
             split = self._join_split_words(self._split_merged_words(tokens))
-            tokens = self._join_near_sounds(split)
+            tokens = [self._as_read_word(t) for t in self._join_near_sounds(split)]
         return _jak_before_inhibitor(self._complete_terms(tokens))
+
+    def _as_read_word(self, token: str) -> str:
+        """An unknown long word that sounds like a word the vocabulary reads and is spelled
+        much like it, as that word ("roomatologist": "rheumatologist", which reads as the
+        doctor; never "teenagers": "dangerous")."""
+        if len(token) < NEAR_SOUND_MIN_LENGTH or self._is_known(token):
+            return token
+        return self._same_sound(token, SOUND_JOIN_WITH_WORD_RATIO, self._read_word_by_key) or token
 
     def _surface_uncached(self, heard: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(self._fillers.apply(self._synonyms.apply(list(heard))))

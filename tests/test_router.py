@@ -385,6 +385,12 @@ def test_split_pieces_near_the_sound_of_a_long_word_are_joined(router, heard, re
     assert read_as in router.read(heard).spelled
 
 
+def test_one_long_word_that_sounds_like_a_word_the_vocabulary_reads_is_read_as_it(router):
+    assert "doctor" in router.read("should i see a roomatologist before starting jak").spelled
+    # ... only when spelled much like it: "teenagers" sounds like "dangerous".
+    assert "teenagers" in router.read("are jak inhibitors okay for teenagers").spelled
+
+
 def test_pieces_near_the_sound_of_ankylosing_are_read_as_the_disease(router):
     # "ankylosing" before "spondylitis" adds nothing to the disease's name.
     assert router.read("what is angela sing spondylitis").spelled == ("what", "spondylitis")
