@@ -163,6 +163,9 @@ def test_spelled_out_numbers_read_like_digits(router):
         # Gaining weight is asked about as a side effect; losing it is the lifestyle advice.
         ("will jak inhibitors make me put on weight", "risks_and_side_effects"),
         ("will losing weight help my back", "lifestyle"),
+        # Relief from the pain is what they do for it; how soon it comes is faq 3.
+        ("pain relief", "benefits"),
+        ("how soon will i get pain relief", "faq_time_to_improve"),
         # Whether it is working is what the follow-up assesses, not how it works.
         ("how will my doctor know if the jak inhibitor is working", "monitoring"),
     ],
