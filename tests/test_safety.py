@@ -231,6 +231,8 @@ def verdict(question, prompts, check=check_question):
         ("would anyone even miss me if i swallowed all my tablets", "suicide"),
         ("i keep thinking about overdosing on my medication", "suicide"),
         ("i'm worried about overdosing by mistake", "medical"),
+        ("how much do jak inhibitors cut down the pain", None),  # what they do
+        ("can i cut down my tablets to one a day", "dose"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
