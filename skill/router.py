@@ -919,6 +919,8 @@ class _Reader:
 
 
 _INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
+# The start of "inhibitor" as a recogniser may write it apart: "jak in hibitors", "jack and
+# hibitors".
 _INHIBITOR_START = frozenset({"in", "an", "and"})
 # The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk',
 # or any short word that starts like it: 'jam', 'jab', 'jazz'.
