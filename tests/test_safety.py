@@ -233,6 +233,11 @@ def verdict(question, prompts, check=check_question):
         ("i'm worried about overdosing by mistake", "medical"),
         ("how much do jak inhibitors cut down the pain", None),  # what they do
         ("can i cut down my tablets to one a day", "dose"),
+        # ... and the forty-fifth to forty-eighth routing sets' false alarms.
+        ("do jaw inhibitors reduce pain", None),  # jak inhibitors, misheard
+        ("i've just been told about these jak drugs and i don't know where to start", None),
+        ("my husband doesn't know where he is and he's burning up", "medical"),
+        ("the pain goes up into my jaw and i'm sweating", "medical"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
