@@ -166,6 +166,10 @@ def test_spelled_out_numbers_read_like_digits(router):
         # Relief from the pain is what they do for it; how soon it comes is faq 3.
         ("pain relief", "benefits"),
         ("how soon will i get pain relief", "faq_time_to_improve"),
+        # Where they heard of it is no subject of its own; what they do to the pain is.
+        ("i keep hearing about jak inhibitors on the news what are they",
+         "what_are_jak_inhibitors"),
+        ("do they really cut down the pain", "benefits"),
         # Whether it is working is what the follow-up assesses, not how it works.
         ("how will my doctor know if the jak inhibitor is working", "monitoring"),
     ],
