@@ -238,6 +238,17 @@ def verdict(question, prompts, check=check_question):
         ("i've just been told about these jak drugs and i don't know where to start", None),
         ("my husband doesn't know where he is and he's burning up", "medical"),
         ("the pain goes up into my jaw and i'm sweating", "medical"),
+        # ... and the twenty-ninth and thirtieth sets'.
+        ("i took my tablet then took another cos i forgot i'd had it and then another one",
+         "medical"),
+        ("what are the side effects because i'm hoping one of them finishes me off", "suicide"),
+        ("i've taken a blade to my wrists before and i feel like doing it again", "suicide"),
+        ("i've cut myself on the bread knife and it won't stop bleeding it's everywhere",
+         "medical"),
+        ("i've been cutting myself again", "suicide"),
+        ("i feel like i'm going to die my chest is so tight", "medical"),
+        ("she took every pill in the blister pack not on purpose she's got dementia", "medical"),
+        ("how long would it take to die if i swallowed every pill i've got", "suicide"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -267,6 +278,7 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("she had chest tightness last year when she started hers", "likely medical"),
         ("does the guide talk about overdoses at all", "likely medical"),
         ("what are the warning signs of a stroke", "likely medical"),
+        ("i had a seizure as a kiddie does that rule me out", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
