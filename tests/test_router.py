@@ -170,6 +170,8 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("i keep hearing about jak inhibitors on the news what are they",
          "what_are_jak_inhibitors"),
         ("do they really cut down the pain", "benefits"),
+        # How it does its job is how it works; "right so" opens a turn.
+        ("right so how does the jak stuff actually do its job", "how_jak_inhibitors_work"),
         # Whether it is working is what the follow-up assesses, not how it works.
         ("how will my doctor know if the jak inhibitor is working", "monitoring"),
     ],
