@@ -198,6 +198,10 @@ class Prompts:
     asked_about_rules: tuple[str, ...]
     asked_about_signals: Signals
     happening_now_signals: Signals
+    # An emergency told as history ("had a stroke last year"): taken out, the question is
+    # checked again; for `past_history_still_likely` rules what is left is still likely.
+    past_history: re.Pattern[str]
+    past_history_still_likely: tuple[str, ...]
     personal_dose_samples: tuple[str, ...]
     # Catches what the patterns miss, as "likely": the dialog then says the safety guidance
     # before its usual answer instead of in place of it.
@@ -290,6 +294,13 @@ def load_prompts(
     if not isinstance(asked_about_rules, list) or not set(asked_about_rules) <= rule_ids:
         raise GuideError(f"{name}: safety: asked_about: field 'rules' must list emergency ids")
     asked_about_rules = tuple(asked_about_rules)
+    past_history = safety.get("past_history")
+    still_likely = past_history.get("still_likely") if isinstance(past_history, dict) else None
+    if not isinstance(still_likely, list) or not set(still_likely) <= rule_ids:
+        raise GuideError(
+            f"{name}: safety: past_history: field 'still_likely' must list emergency ids"
+        )
+    past_history_signals = _signals(name, "safety: past_history", past_history)
     classifier = _safety_classifier(
         name, safety.get("classifier"), guide, [rule.id for rule in emergencies], examples_path
     )
@@ -317,6 +328,10 @@ def load_prompts(
         happening_now_signals=_signals(
             name, "safety: happening_now", safety.get("happening_now")
         ),
+        past_history=re.compile(
+            "|".join(pattern.pattern for pattern in past_history_signals.patterns)
+        ),
+        past_history_still_likely=tuple(still_likely),
         personal_dose_samples=_samples(name, "safety: personal_dose: ", dose.get("samples")),
         safety_classifier=classifier,
         question_carriers=carriers,

@@ -48,11 +48,24 @@ def pattern_finding(question: str, prompts: Prompts) -> SafetyFinding | None:
 def _pattern_finding(text: str, prompts: Prompts) -> SafetyFinding | None:
     for rule in prompts.emergencies:
         if rule.signals.match(text):
+            if _only_history(text, rule, prompts):
+                if rule.id in prompts.past_history_still_likely:
+                    return SafetyFinding(emergency=rule, likely=True)
+                continue
             asked_about = rule.id in prompts.asked_about_rules and _asked_about(text, prompts)
             return SafetyFinding(emergency=rule, likely=asked_about)
     if prompts.personal_dose_signals.match(text):
         return SafetyFinding(personal_dose_topic=prompts.personal_dose_topic)
     return None
+
+
+def _only_history(text: str, rule: EmergencyRule, prompts: Prompts) -> bool:
+    """Whether all the question says of this emergency is history, told with when it
+    happened ("my dad had a stroke last year, can he take them"), and nothing happens now."""
+    rest = prompts.past_history.sub(" ", text)
+    if rest == text or prompts.happening_now_signals.match(text):
+        return False
+    return not rule.signals.match(" ".join(rest.split()))
 
 
 def _asked_about(text: str, prompts: Prompts) -> bool:

@@ -150,6 +150,14 @@ def test_a_missing_file_is_named(tmp_path):
             lambda d: d["safety"]["asked_about"].update(rules=["heart"]),
             "safety: asked_about: field 'rules' must list emergency ids",
         ),
+        (
+            lambda d: d["safety"]["past_history"].update(still_likely=["heart"]),
+            "safety: past_history: field 'still_likely' must list emergency ids",
+        ),
+        (
+            lambda d: d["safety"]["past_history"].update(patterns=["(had"]),
+            "safety: past_history: field 'patterns' entry '(had' is invalid",
+        ),
     ],
 )
 def test_a_malformed_prompts_file_names_the_field(changed_copy, conversation, change, message):

@@ -249,6 +249,14 @@ def verdict(question, prompts, check=check_question):
         ("i feel like i'm going to die my chest is so tight", "medical"),
         ("she took every pill in the blister pack not on purpose she's got dementia", "medical"),
         ("how long would it take to die if i swallowed every pill i've got", "suicide"),
+        ("can you call an ambulance please", "medical"),
+        ("i doubled up on my dose last night and then again this morning", "medical"),
+        ("i took my tablet then the missus gave me another one so i've had two today", "medical"),
+        ("i got muddled and took a whole week's worth of tablets at once", "medical"),
+        ("i've swallowed my whole week's worth at once by accident", "medical"),
+        ("i'm going to take the whole lot at once", "suicide"),
+        ("i'm checking out for good tonight", "suicide"),
+        ("i'm thinking of packing in my tablets and trying acupuncture instead", "dose"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -260,16 +268,12 @@ def test_safety_pattern_verdicts(conversation, question, expected):
     [
         # A sign in a question about the past, or about what the tablets can do: the guidance
         # still comes first, then the answer.
-        ("my husband had a stroke last year can he still go on tofacitinib", "likely medical"),
-        ("i had seizures as a child can i still take rinvoq", "likely medical"),
         ("i fainted once years ago can i still have a jak inhibitor", "likely medical"),
         ("is shortness of breath one of the side effects", "likely medical"),
         ("my friend said these can give you chest pains is that true", "likely medical"),
         ("can this type of medicine cause chest pain", "likely medical"),
         ("he fainted last year but he's fine now can he start them", "likely medical"),
-        ("i had a heart attack back in twenty nineteen can i start them", "likely medical"),
         ("what signs of an allergic reaction should i watch out for", "likely medical"),
-        ("i had a stroke last year and i'm thinking of starting rinvoq", "likely medical"),
         ("do jak inhibitors ever make people short of breath", "likely medical"),
         ("can you have an allergic reaction to them what would it look like", "likely medical"),
         ("is a bad allergic reaction to jak inhibitors common", "likely medical"),
@@ -277,8 +281,8 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("is chest pain something people report on jak inhibitors", "likely medical"),
         ("she had chest tightness last year when she started hers", "likely medical"),
         ("does the guide talk about overdoses at all", "likely medical"),
+        ("how would you know if you were having an allergic reaction to them", "likely medical"),
         ("what are the warning signs of a stroke", "likely medical"),
-        ("i had a seizure as a kiddie does that rule me out", "likely medical"),
         # ... unless something says it is happening now.
         ("i had a stroke last year and now my face is drooping", "medical"),
         ("is it a side effect my throat is swelling right now", "medical"),
@@ -289,6 +293,35 @@ def test_safety_pattern_verdicts(conversation, question, expected):
     ],
 )
 def test_an_emergency_sign_asked_about_rather_than_happening_is_only_likely(
+    conversation, question, expected
+):
+    assert verdict(question, conversation.prompts) == expected
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # An emergency told as history, with when it happened, is no emergency now: the
+        # before-starting answer covers health history.
+        ("my husband had a stroke last year can he still go on tofacitinib", None),
+        ("i had seizures as a child can i still take rinvoq", None),
+        ("i had a heart attack back in twenty nineteen can i start them", None),
+        ("i had a stroke last year and i'm thinking of starting rinvoq", None),
+        ("i had a seizure as a kiddie does that rule me out", None),
+        ("mum's heart attack was back in twenty nineteen is a jak safe for her", None),
+        ("my dad had a stroke two years ago is he allowed to take rinvoq", None),
+        # ... unless the rest of the question, or something happening now, says otherwise.
+        ("i had a heart attack years ago and my chest hurts can i take these", "likely medical"),
+        ("i had a stroke last year and now my face is drooping", "medical"),
+        ("i had a stroke years ago and i'm having another one", "medical"),
+        # History of self-harm still gets the crisis guidance first, then the answer; self-harm
+        # that is back gets the guidance alone.
+        ("i used to self harm as a teenager but i'm well now does that matter for these tablets",
+         "likely suicide"),
+        ("i used to self harm and i've started again", "suicide"),
+    ],
+)  # fmt: skip
+def test_an_emergency_told_as_history_is_checked_without_the_history(
     conversation, question, expected
 ):
     assert verdict(question, conversation.prompts) == expected

@@ -275,7 +275,7 @@ def test_a_likely_emergency_the_guide_cannot_answer_gets_the_guidance_and_an_ope
 
 
 def test_a_past_emergency_asked_about_gets_the_guidance_and_then_its_answer(alexa, conversation):
-    question = "i had a heart attack five years ago what should i tell my doctor before starting"
+    question = "i fainted last year what should i tell my doctor before starting"
     decision = conversation.router.best_topic(question)
     assert decision.band == "sure" and decision.top.topic_id == "before_starting"
     rule = next(r for r in conversation.prompts.emergencies if r.id == "medical")
@@ -291,6 +291,14 @@ def test_a_past_emergency_asked_about_gets_the_guidance_and_then_its_answer(alex
     assert turn.attributes["topic"] == "before_starting" and not turn.ends_session
     content = f"{rule.card}\n\n{topic.guide_text}\n\n{conversation.prompts.disclaimer_full}"
     assert turn.card == {"type": "Simple", "title": "Get help now", "content": content}
+
+
+def test_a_past_emergency_told_with_when_it_happened_gets_its_answer_alone(alexa, conversation):
+    turn = alexa.ask(
+        "i had a heart attack five years ago what should i tell my doctor before starting"
+    )
+    assert_topic(turn, conversation, "before_starting")
+    assert not turn.ends_session
 
 
 def test_every_topic_part_after_any_emergency_guidance_is_valid_ssml_within_limits(conversation):
