@@ -142,9 +142,15 @@ class EnvelopeSerializer(DefaultSerializer):
                         for name, field_type in attributes:
                             setattr(model, name, deserialize(payload[json_name], field_type))
             for extra in payload:  # the names the SDK has no field for, after the fields
-                # ... but never one that would replace the model's own workings ("__dict__",
-                # "to_dict", "deserialized_types"): the SDK would set those too, and then fail.
-                if extra not in fields and not extra.startswith("_") and not hasattr(model, extra):
+                # ... a field's own name as it is ("slot_value" for "slotValue") too, as is,
+                # as the SDK does; but never one that would replace the model's own workings
+                # ("__dict__", "to_dict", "deserialized_types"): the SDK would set those too,
+                # and then fail.
+                if (
+                    extra not in fields
+                    and not extra.startswith("_")
+                    and (extra in obj_type.deserialized_types or not hasattr(model, extra))
+                ):
                     setattr(model, extra, payload[extra])
             return model
         except Exception as exc:
