@@ -103,6 +103,9 @@ NEAR_SOUND_RATIO = 0.6
 TERM_PARTNER_RATIO = 0.7
 TERM_PARTNER_PIECES = (4, 3, 2, 1)
 TERM_PARTNER_LENGTHS = (0.6, 1.5)
+# ... and pieces that are all words of the guide's ("an key losing spondylitis"): two or more,
+# and at least this close to the word letter for letter.
+TERM_PARTNER_OWN_WORDS_RATIO = 0.85
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
 LIKELIHOOD_SMOOTHING = 0.5
@@ -730,9 +733,7 @@ class _Reader:
         other likely, so a looser likeness will do than for a join anywhere
         (`TERM_PARTNER_RATIO`)."""
         partners = self._term_partners
-        if not any(t in partners for t in tokens) or all(
-            t in self.vocabulary.stopwords or self._is_guide_word(t) for t in tokens
-        ):
+        if not any(t in partners for t in tokens):
             return tokens
         out = list(tokens)
         i = 0
@@ -766,7 +767,8 @@ class _Reader:
         word: never ending on a small word, and starting on one only if it starts the word's
         sound ("and kill a sing": "ankylosing")."""
         stopwords = self.vocabulary.stopwords
-        if all(p in stopwords or self._is_guide_word(p) for p in pieces):
+        own_words = all(p in stopwords or self._is_guide_word(p) for p in pieces)
+        if own_words and len(pieces) < 2:
             return False
         target = phonetic_key(word)
         if pieces[-1] in stopwords or (
@@ -777,6 +779,8 @@ class _Reader:
         shortest, longest = TERM_PARTNER_LENGTHS
         if not shortest * len(word) <= len(joined) <= longest * len(word):
             return False
+        if own_words:
+            return _ratio(joined, word) >= TERM_PARTNER_OWN_WORDS_RATIO
         key = phonetic_key(joined)
         if key[:1] != target[:1]:
             key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
@@ -923,8 +927,8 @@ _INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
 # hibitors".
 _INHIBITOR_START = frozenset({"in", "an", "and"})
 # The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk',
-# or any short word that starts like it: 'jam', 'jab', 'jazz'.
-_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$")
+# or any short word that starts like it: 'jam', 'jab', 'jazz'; 'zack' and 'zach' too.
+_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$|^sks?$")
 
 
 def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
