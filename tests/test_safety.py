@@ -257,6 +257,12 @@ def verdict(question, prompts, check=check_question):
         ("i'm going to take the whole lot at once", "suicide"),
         ("i'm checking out for good tonight", "suicide"),
         ("i'm thinking of packing in my tablets and trying acupuncture instead", "dose"),
+        ("i've cut myself with the bread knife and it won't stop pouring", "medical"),
+        ("i've had about eight of the tablets because the pain was so bad", "medical"),
+        ("he's seizing", "medical"),
+        ("my back is seizing up", None),
+        ("when the chemist delivers my next box i'm keeping it all back for the end", "suicide"),
+        ("i'm thinking of stopping them on my own would that be ok", "dose"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
