@@ -103,8 +103,9 @@ NEAR_SOUND_RATIO = 0.6
 TERM_PARTNER_RATIO = 0.7
 TERM_PARTNER_PIECES = (4, 3, 2, 1)
 TERM_PARTNER_LENGTHS = (0.6, 1.5)
-# ... and pieces that are all words of the guide's ("an key losing spondylitis"): two or more,
-# and at least this close to the word letter for letter.
+# ... and pieces that are all words of the guide's ("an key losing spondylitis"), two or more,
+# or that end on a small word ("ankle is in spondylitis"): at least this close to the word
+# (letter for letter, or also by sound when they end on a small word).
 TERM_PARTNER_OWN_WORDS_RATIO = 0.85
 # Add-this-many smoothing of the likelihood signal's word counts: a word none of a topic's
 # samples says is not impossible for it.
@@ -764,16 +765,14 @@ class _Reader:
 
     def _loosely_like(self, pieces: list[str], word: str) -> bool:
         """Whether pieces, one of them not the guide's, run together loosely sound like a
-        word: never ending on a small word, and starting on one only if it starts the word's
-        sound ("and kill a sing": "ankylosing")."""
+        word: ending on a small word only when nearly it ("ankle is in": "ankylosing"), and
+        starting on one only if it starts the word's sound ("and kill a sing")."""
         stopwords = self.vocabulary.stopwords
         own_words = all(p in stopwords or self._is_guide_word(p) for p in pieces)
         if own_words and len(pieces) < 2:
             return False
         target = phonetic_key(word)
-        if pieces[-1] in stopwords or (
-            pieces[0] in stopwords and not target.startswith(phonetic_key(pieces[0]))
-        ):
+        if pieces[0] in stopwords and not target.startswith(phonetic_key(pieces[0])):
             return False
         joined = "".join(pieces)
         shortest, longest = TERM_PARTNER_LENGTHS
@@ -785,6 +784,8 @@ class _Reader:
         if key[:1] != target[:1]:
             key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
         likeness = max(_ratio(key, target), _ratio(joined, word))
+        if pieces[-1] in stopwords:
+            return likeness >= TERM_PARTNER_OWN_WORDS_RATIO
         # A word of the guide's or the vocabulary's among them ("jak interfere") asks for more.
         with_word = any(
             len(p) > 3 and (self._is_guide_word(p) or p in self._other_words) for p in pieces
