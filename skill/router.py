@@ -574,6 +574,10 @@ class _Reader:
         tokens = list(self._mended(text))
         if spelled_right:
             return tokens
+        # A term's other word first: beside one word of a term, pieces that sound like the
+        # other are meant as it ("and kill a sing spondylitis"), not as a word they might
+        # sound like anywhere ("closing").
+        tokens = self._complete_terms(tokens)
         if self.known_words and not all(self._is_known(t) for t in tokens):
             # Every join needs a piece that is not known: nothing to mend otherwise.
             split = self._join_split_words(self._split_merged_words(tokens))
@@ -746,8 +750,10 @@ class _Reader:
 
     def _complete_term(self, out: list[str], i: int, partner: str, before: bool) -> int:
         """Replace the pieces on one side of `out[i]` with its term partner if they sound
-        loosely like it (in place); how far `out[i]` moved."""
+        loosely like it (in place); how far `out[i]` moved. Of the runs of pieces that do,
+        the one most like it ("fix and kylie sing": "and kylie sing"), the longer on a tie."""
         term_stems = {stem(out[i]), stem(partner)}
+        best: tuple[float, int] | None = None
         for n in TERM_PARTNER_PIECES:
             lo, hi = (i - n, i) if before else (i + 1, i + 1 + n)
             if lo < 0 or hi > len(out):
@@ -758,39 +764,46 @@ class _Reader:
             outer = pieces[0] if before else pieces[-1]
             if len(outer) > 3 and self._is_guide_word(outer):
                 continue  # "help hanky losing": the guide's word is meant as itself
-            if self._loosely_like(pieces, partner):
-                out[lo:hi] = [partner]
-                return 1 - n if before else 0
-        return 0
+            likeness = self._likeness_to_partner(pieces, partner)
+            if likeness is not None and (best is None or likeness > best[0]):
+                best = (likeness, n)
+        if best is None:
+            return 0
+        n = best[1]
+        lo, hi = (i - n, i) if before else (i + 1, i + 1 + n)
+        out[lo:hi] = [partner]
+        return 1 - n if before else 0
 
-    def _loosely_like(self, pieces: list[str], word: str) -> bool:
-        """Whether pieces, one of them not the guide's, run together loosely sound like a
-        word: ending on a small word only when nearly it ("ankle is in": "ankylosing"), and
-        starting on one only if it starts the word's sound ("and kill a sing")."""
+    def _likeness_to_partner(self, pieces: list[str], word: str) -> float | None:
+        """How much pieces, run together, sound like a word, if loosely enough: ending on a
+        small word only when nearly it ("ankle is in": "ankylosing"), and starting on one
+        only if it starts the word's sound ("and kill a sing")."""
         stopwords = self.vocabulary.stopwords
         own_words = all(p in stopwords or self._is_guide_word(p) for p in pieces)
         if own_words and len(pieces) < 2:
-            return False
+            return None
         target = phonetic_key(word)
         if pieces[0] in stopwords and not target.startswith(phonetic_key(pieces[0])):
-            return False
+            return None
         joined = "".join(pieces)
         shortest, longest = TERM_PARTNER_LENGTHS
         if not shortest * len(word) <= len(joined) <= longest * len(word):
-            return False
+            return None
         if own_words:
-            return _ratio(joined, word) >= TERM_PARTNER_OWN_WORDS_RATIO
+            likeness = _ratio(joined, word)
+            return likeness if likeness >= TERM_PARTNER_OWN_WORDS_RATIO else None
         key = phonetic_key(joined)
         if key[:1] != target[:1]:
             key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
         likeness = max(_ratio(key, target), _ratio(joined, word))
         if pieces[-1] in stopwords:
-            return likeness >= TERM_PARTNER_OWN_WORDS_RATIO
-        # A word of the guide's or the vocabulary's among them ("jak interfere") asks for more.
-        with_word = any(
-            len(p) > 3 and (self._is_guide_word(p) or p in self._other_words) for p in pieces
-        )
-        return likeness >= (SOUND_JOIN_WITH_WORD_RATIO if with_word else TERM_PARTNER_RATIO)
+            needed = TERM_PARTNER_OWN_WORDS_RATIO
+        elif any(len(p) > 3 and (self._is_guide_word(p) or p in self._other_words) for p in pieces):
+            # A word of the guide's or the vocabulary's among them ("jak interfere") asks more.
+            needed = SOUND_JOIN_WITH_WORD_RATIO
+        else:
+            needed = TERM_PARTNER_RATIO
+        return likeness if likeness >= needed else None
 
     def _as_is_disease(self, tokens: list[str], i: int) -> bool:
         """Whether 'as' names ankylosing spondylitis here ("cure for as") or is just 'as'."""
