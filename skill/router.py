@@ -574,12 +574,12 @@ class _Reader:
         tokens = list(self._mended(text))
         if spelled_right:
             return tokens
-        # A term's other word first: beside one word of a term, pieces that sound like the
-        # other are meant as it ("and kill a sing spondylitis"), not as a word they might
-        # sound like anywhere ("closing").
-        tokens = self._complete_terms(tokens)
         if self.known_words and not all(self._is_known(t) for t in tokens):
-            # Every join needs a piece that is not known: nothing to mend otherwise.
+            # Every join needs a piece that is not known: nothing to mend otherwise. A term's
+            # other word first: beside one word of a term, pieces that sound like the other
+            # are meant as it ("and kill a sing spondylitis"), not as a word they might sound
+            # like anywhere ("closing").
+            tokens = self._complete_terms(tokens)
             split = self._join_split_words(self._split_merged_words(tokens))
             tokens = [self._as_read_word(t) for t in self._join_near_sounds(split)]
         return _jak_before_inhibitor(self._complete_terms(tokens))
