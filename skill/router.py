@@ -56,7 +56,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -582,7 +582,10 @@ class _Reader:
             tokens = self._complete_terms(tokens)
             split = self._join_split_words(self._split_merged_words(tokens))
             tokens = [self._as_read_word(t) for t in self._join_near_sounds(split)]
-        return _jak_before_inhibitor(self._complete_terms(tokens))
+        # ... and the words heard before "inhibitors" before any mending: "jerk inhibitors"
+        # is read as "jak inhibitors" by the misheard table, but "jerk" said again is "jak".
+        heard_as_jak = _heard_before_inhibitor(normalise(text).split())
+        return _jak_before_inhibitor(self._complete_terms(tokens), heard_as_jak, self._is_known)
 
     def _as_read_word(self, token: str) -> str:
         """An unknown long word that sounds like a word the vocabulary reads and is spelled
@@ -945,10 +948,14 @@ _INHIBITOR_START = frozenset({"in", "an", "and"})
 _SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$|^sks?$")
 
 
-def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
+def _jak_before_inhibitor(
+    tokens: list[str], heard_as_jak: Iterable[str], is_known: Callable[[str], bool]
+) -> list[str]:
     """'jaguar inhibitors' -> 'jak inhibitors': the only inhibitors the guide names are JAK
     inhibitors, so a word that sounds like 'jak' before 'inhibitor' was meant as 'jak'; so
-    too with the start of 'inhibitor' heard apart ('yak in hibitors': 'yak in inhibitors')."""
+    too with the start of 'inhibitor' heard apart ('yak in hibitors': 'yak in inhibitors').
+    The same word heard elsewhere, if not a known one, is 'jak' too ("what does jerk stand for
+    in jerk inhibitors": `heard_as_jak`, the words heard before inhibitors)."""
     if _INHIBITOR_WORDS.isdisjoint(tokens):
         return tokens
     kept = [
@@ -961,10 +968,22 @@ def _jak_before_inhibitor(tokens: list[str]) -> list[str]:
             and _SOUNDS_LIKE_JAK.match(phonetic_key(tokens[i - 1]))
         )
     ]
+    heard_as_jak = {*heard_as_jak, *_heard_before_inhibitor(kept)}
     return [
-        "jak" if nxt in _INHIBITOR_WORDS and _SOUNDS_LIKE_JAK.match(phonetic_key(tok)) else tok
+        "jak"
+        if tok in heard_as_jak and (nxt in _INHIBITOR_WORDS or not is_known(tok))
+        else tok
         for tok, nxt in zip(kept, [*kept[1:], ""], strict=True)
     ]
+
+
+def _heard_before_inhibitor(words: Sequence[str]) -> set[str]:
+    """The words right before 'inhibitor(s)' that sound like 'jak' (but are not 'jak')."""
+    return {
+        word
+        for word, nxt in itertools.pairwise(words)
+        if nxt in _INHIBITOR_WORDS and word != "jak" and _SOUNDS_LIKE_JAK.match(phonetic_key(word))
+    }
 
 
 def _long_enough(whole: str, joined: str) -> bool:

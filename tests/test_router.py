@@ -504,10 +504,23 @@ def test_the_guide_s_own_words_are_learned_as_spelled_never_joined(router):
 
 
 @pytest.mark.parametrize(
-    "heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk", "jam", "jab", "jazz"]
+    "heard", ["jaguar", "jerk", "yak", "check", "jacking", "junk", "jam", "jab", "jazz", "zach"]
 )
 def test_a_word_that_sounds_like_jak_before_inhibitors_is_jak(router, heard):
     assert router.read(f"what are {heard} inhibitors").spelled == ("what", "jak", "inhibitors")
+
+
+def test_the_word_heard_as_jak_is_jak_again_elsewhere_unless_it_is_a_known_word(router):
+    assert router.read("what does jerk stand for in jerk inhibitors").spelled[:2] == (
+        "what", "jak"
+    )
+    assert "check" in router.read("do i need check ups on check inhibitors").spelled
+
+
+def test_blockers_said_alone_are_the_inhibitors_never_joined_into_another_word(router):
+    # "blocker work" sounds like "bloodwork", which the vocabulary reads as monitoring.
+    reading = router.read("how does the janus kinase blocker work")
+    assert reading.spelled == ("how", "jak", "inhibitor", "work")
 
 
 def test_the_start_of_inhibitors_heard_apart_after_a_jak_sound_is_part_of_it(router):
