@@ -795,6 +795,11 @@ class _Reader:
         if own_words:
             likeness = _ratio(joined, word)
             return likeness if likeness >= TERM_PARTNER_OWN_WORDS_RATIO else None
+        if len(pieces) == 1 and not self._is_known(joined) and len(joined) >= 3:
+            # One word the reader does not know, where the other word belongs, starting with
+            # its first sounds ("anchorage spondylitis", "fizzy therapy"): it was meant.
+            if phonetic_key(joined)[:2] == target[:2]:
+                return TERM_PARTNER_RATIO
         key = phonetic_key(joined)
         if key[:1] != target[:1]:
             key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"

@@ -427,6 +427,9 @@ def test_pieces_near_the_sound_of_ankylosing_are_read_as_the_disease(router):
         # Pieces all the guide's own words, or ending on a small word: when nearly the word.
         ("what is an key losing spondylitis", "what is ankylosing spondylitis"),
         ("ankle is in spondylitis what's that", "ankylosing spondylitis what's that"),
+        # One unknown word there, starting with the other word's first sounds.
+        ("what is anchorage spondylitis", "what is ankylosing spondylitis"),
+        ("um what about fizzy therapy", "um what about physical therapy"),
     ],
 )  # fmt: skip
 def test_pieces_beside_one_word_of_a_term_that_loosely_sound_like_the_other_are_it(
