@@ -582,10 +582,13 @@ class _Reader:
             tokens = self._complete_terms(tokens)
             split = self._join_split_words(self._split_merged_words(tokens))
             tokens = [self._as_read_word(t) for t in self._join_near_sounds(split)]
+        tokens = self._complete_terms(tokens)
+        if _INHIBITOR_WORDS.isdisjoint(tokens):
+            return tokens
         # ... and the words heard before "inhibitors" before any mending: "jerk inhibitors"
         # is read as "jak inhibitors" by the misheard table, but "jerk" said again is "jak".
         heard_as_jak = _heard_before_inhibitor(normalise(text).split())
-        return _jak_before_inhibitor(self._complete_terms(tokens), heard_as_jak, self._is_known)
+        return _jak_before_inhibitor(tokens, heard_as_jak, self._is_known)
 
     def _as_read_word(self, token: str) -> str:
         """An unknown long word that sounds like a word the vocabulary reads and is spelled
@@ -795,11 +798,15 @@ class _Reader:
         if own_words:
             likeness = _ratio(joined, word)
             return likeness if likeness >= TERM_PARTNER_OWN_WORDS_RATIO else None
-        if len(pieces) == 1 and not self._is_known(joined) and len(joined) >= 3:
-            # One word the reader does not know, where the other word belongs, starting with
-            # its first sounds ("anchorage spondylitis", "fizzy therapy"): it was meant.
-            if phonetic_key(joined)[:2] == target[:2]:
-                return TERM_PARTNER_RATIO
+        # One word the reader does not know, where the other word belongs, starting with its
+        # first sounds ("anchorage spondylitis", "fizzy therapy"): it was meant.
+        if (
+            len(pieces) == 1
+            and len(joined) >= 3
+            and not self._is_known(joined)
+            and phonetic_key(joined)[:2] == target[:2]
+        ):
+            return TERM_PARTNER_RATIO
         key = phonetic_key(joined)
         if key[:1] != target[:1]:
             key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
