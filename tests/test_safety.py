@@ -263,6 +263,9 @@ def verdict(question, prompts, check=check_question):
         ("my back is seizing up", None),
         ("when the chemist delivers my next box i'm keeping it all back for the end", "suicide"),
         ("i'm thinking of stopping them on my own would that be ok", "dose"),
+        # "heart's" is "hearts" once the apostrophe goes: routing set 68 missed this one.
+        ("i've just doubled my dose and my heart's racing and i'm really dizzy", "medical"),
+        ("my heart's racing and i feel faint", "medical"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
