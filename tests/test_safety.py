@@ -266,6 +266,7 @@ def verdict(question, prompts, check=check_question):
         # "heart's" is "hearts" once the apostrophe goes: routing set 68 missed this one.
         ("i've just doubled my dose and my heart's racing and i'm really dizzy", "medical"),
         ("my heart's racing and i feel faint", "medical"),
+        ("my husband's lips are turning blue", "medical"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
