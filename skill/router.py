@@ -967,9 +967,8 @@ def _jak_before_inhibitor(
     inhibitors, so a word that sounds like 'jak' before 'inhibitor' was meant as 'jak'; so
     too with the start of 'inhibitor' heard apart ('yak in hibitors': 'yak in inhibitors').
     The same word heard elsewhere, if not a known one, is 'jak' too ("what does jerk stand for
-    in jerk inhibitors": `heard_as_jak`, the words heard before inhibitors)."""
-    if _INHIBITOR_WORDS.isdisjoint(tokens):
-        return tokens
+    in jerk inhibitors": `heard_as_jak`, the words heard before inhibitors). The caller
+    checks that the tokens say inhibitor(s)."""
     kept = [
         token
         for i, token in enumerate(tokens)
