@@ -582,7 +582,7 @@ class _Reader:
             tokens = self._complete_terms(tokens)
             split = self._join_split_words(self._split_merged_words(tokens))
             tokens = [self._as_read_word(t) for t in self._join_near_sounds(split)]
-        tokens = self._complete_terms(tokens)
+        tokens = _jak_before_guide(self._complete_terms(tokens), self._is_guide_word)
         if _INHIBITOR_WORDS.isdisjoint(tokens):
             return tokens
         # ... and the words heard before "inhibitors" before any mending: "jerk inhibitors"
@@ -798,18 +798,16 @@ class _Reader:
         if own_words:
             likeness = _ratio(joined, word)
             return likeness if likeness >= TERM_PARTNER_OWN_WORDS_RATIO else None
-        # One word the reader does not know, where the other word belongs, starting with its
-        # first sounds ("anchorage spondylitis", "fizzy therapy"): it was meant.
-        if (
-            len(pieces) == 1
-            and len(joined) >= 3
-            and not self._is_known(joined)
-            and phonetic_key(joined)[:2] == target[:2]
-        ):
-            return TERM_PARTNER_RATIO
         key = phonetic_key(joined)
         if key[:1] != target[:1]:
-            key = phonetic_key(joined.lstrip("h"))  # a dropped or added h: "hanky losing"
+            # A dropped or added h ("hanky losing"), or a j said as y ("yanus kinase").
+            key = phonetic_key("j" + joined[1:] if joined[0] == "y" else joined.lstrip("h"))
+        # One word the reader does not know, where the other word belongs, starting with its
+        # first sounds ("anchorage spondylitis", "fizzy therapy"): it was meant.
+        if len(pieces) == 1 and len(joined) >= 3 and not self._is_known(joined) and (
+            key[:2] == target[:2]
+        ):
+            return TERM_PARTNER_RATIO
         likeness = max(_ratio(key, target), _ratio(joined, word))
         if pieces[-1] in stopwords:
             needed = TERM_PARTNER_OWN_WORDS_RATIO
@@ -956,8 +954,8 @@ _INHIBITOR_WORDS = frozenset({"inhibitor", "inhibitors"})
 # hibitors".
 _INHIBITOR_START = frozenset({"in", "an", "and"})
 # The sound of a word heard for "jak": 'jaguar', 'jerk', 'yak', 'check', 'jacking', 'junk',
-# or any short word that starts like it: 'jam', 'jab', 'jazz'; 'zack' and 'zach' too.
-_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$|^sks?$")
+# or any short word that starts like it: 'jam', 'jab', 'jazz'; 'zack', 'zach', 'gak' and 'kay'.
+_SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$|^sks?$|^k$")
 
 
 def _jak_before_inhibitor(
@@ -985,6 +983,19 @@ def _jak_before_inhibitor(
         if tok in heard_as_jak and (nxt in _INHIBITOR_WORDS or not is_known(tok))
         else tok
         for tok, nxt in zip(kept, [*kept[1:], ""], strict=True)
+    ]
+
+
+def _jak_before_guide(tokens: list[str], is_guide_word: Callable[[str], bool]) -> list[str]:
+    """'the jacked guide' -> 'the jak guide': the guide is the JAK guide, so a word not of the
+    guide's own that sounds like 'jak' right before 'guide' was meant as 'jak'."""
+    if "guide" not in tokens:
+        return tokens
+    return [
+        "jak"
+        if nxt == "guide" and not is_guide_word(tok) and _SOUNDS_LIKE_JAK.match(phonetic_key(tok))
+        else tok
+        for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
     ]
 
 
