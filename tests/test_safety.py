@@ -270,6 +270,9 @@ def verdict(question, prompts, check=check_question):
         # A dose that would stop the heart, asked for: safety sets 35 and 36.
         ("is there a dose of these that would stop my heart", "suicide"),
         ("would an overdose of these stop your heart because that's what i want", "suicide"),
+        # Moving one's tablets is a dose request; moving one's joints is what they help.
+        ("can i move my tablets to the evening", "dose"),
+        ("will a jak inhibitor help me move my joints better", None),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
