@@ -129,6 +129,7 @@ def test_nothing_to_go_on_is_unsure_with_no_topics(router):
         ("are jack inhibitors taken aurally", "dosage"),
         ("do jag inhibitors have drug inner actions", "faq_other_medications"),
         ("are there cider effects with the jack pills", "risks_and_side_effects"),
+        ("can i take jak inhibitors a long side my pills", "faq_other_medications"),
     ],
 )
 def test_misheard_forms_reach_the_right_topic(router, question, topic):
@@ -142,6 +143,20 @@ def test_fillers_change_nothing(router):
     )
     assert padded == plain
     assert plain.band == "sure" and plain.top.topic_id == "benefits"
+
+
+def test_asking_what_the_guide_says_about_a_thing_asks_about_the_thing(router):
+    plain = router.best_topic("acupuncture")
+    assert router.best_topic("what does the guide say about acupuncture") == plain
+    assert plain.band == "sure" and plain.top.topic_id == "lifestyle"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's this jak inhibitors guide about", "what's this jak inhibitor article about"],
+)
+def test_the_guide_about_jak_inhibitors_is_the_guide(router, question):
+    assert routed(router, question) == ("sure", "about_the_guide")
 
 
 def test_spelled_out_numbers_read_like_digits(router):
@@ -368,7 +383,7 @@ def test_split_pieces_that_sound_like_a_guide_word_together_are_joined(router, h
     [
         ("um i'm having sigh defects from my tablets", ("side", "effect")),  # 'gh' is silent
         ("are there sighed effects", ("side", "effect")),
-        ("tell me about this jackin habitor guide", ("jak", "inhibitor")),
+        ("is the jackin habitor a tablet", ("jak", "inhibitor")),
         ("what does janus kind ace mean", ("janus", "kinase")),  # the d after n is lost
     ],
 )
