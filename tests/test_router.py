@@ -175,6 +175,10 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("coping with side effects", "faq_side_effect_action"),
         ("what kind of things can you tell me about", "about_the_guide"),
         ("what can a jak inhibitor do for someone like me", "benefits"),
+        ("who decides how much you take", "dosage"),
+        ("are they hard on your body", "risks_and_side_effects"),
+        ("how do i make a good decision about my treatment", "closing"),
+        ("what does it do for the pain", "benefits"),
         # Gaining weight is asked about as a side effect; losing it is the lifestyle advice.
         ("will jak inhibitors make me put on weight", "risks_and_side_effects"),
         ("will losing weight help my back", "lifestyle"),
