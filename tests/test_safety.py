@@ -273,6 +273,10 @@ def verdict(question, prompts, check=check_question):
         # Moving one's tablets is a dose request; moving one's joints is what they help.
         ("can i move my tablets to the evening", "dose"),
         ("will a jak inhibitor help me move my joints better", None),
+        # Who decides, or what the guide says about, how much to take: how a dose is set.
+        ("who decides how much you take", None),
+        ("does the guide say anything about how much to take", None),
+        ("how much of it do i take", "dose"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
