@@ -348,6 +348,13 @@ def test_speaker_habits_are_not_evidence(router):
     assert routed(router, "tell me about a s boyo") == ("sure", "understanding_as")
 
 
+def test_as_explained_to_someone_is_the_disease(router):
+    # "explain" is a filler, so nothing is left before "as"; "to" after it keeps it the disease.
+    assert routed(router, "can you explain as to me in plain english") == (
+        "sure", "understanding_as"
+    )
+
+
 @pytest.mark.parametrize(
     "heard, joined",
     [
