@@ -179,6 +179,7 @@ def test_spelled_out_numbers_read_like_digits(router):
         ("are they hard on your body", "risks_and_side_effects"),
         ("how do i make a good decision about my treatment", "closing"),
         ("what does it do for the pain", "benefits"),
+        ("can i stay on them for the rest of my life", "faq_long_term_safety"),
         # Gaining weight is asked about as a side effect; losing it is the lifestyle advice.
         ("will jak inhibitors make me put on weight", "risks_and_side_effects"),
         ("will losing weight help my back", "lifestyle"),
