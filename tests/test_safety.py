@@ -277,6 +277,10 @@ def verdict(question, prompts, check=check_question):
         ("who decides how much you take", None),
         ("does the guide say anything about how much to take", None),
         ("how much of it do i take", "dose"),
+        # Safety sets 37 and 38.
+        ("grandad forgot he'd had his tablets and kept taking them he's had about six", "medical"),
+        ("should my wife take her tablet with food or on an empty stomach", "dose"),
+        ("why would someone switch to a jak inhibitor", None),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
