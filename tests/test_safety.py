@@ -281,6 +281,9 @@ def verdict(question, prompts, check=check_question):
         ("grandad forgot he'd had his tablets and kept taking them he's had about six", "medical"),
         ("should my wife take her tablet with food or on an empty stomach", "dose"),
         ("why would someone switch to a jak inhibitor", None),
+        # Safety set 39, and routing set 83's "inhibitor" heard apart.
+        ("i'm after taking two of my jak tablets this morning instead of one", "medical"),
+        ("do jak inhibit her tablets give you head aches", None),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
