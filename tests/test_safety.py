@@ -284,6 +284,11 @@ def verdict(question, prompts, check=check_question):
         # Safety set 39, and routing set 83's "inhibitor" heard apart.
         ("i'm after taking two of my jak tablets this morning instead of one", "medical"),
         ("do jak inhibit her tablets give you head aches", None),
+        # Safety sets 41 and 42.
+        ("i'm gonna top meself tonight", "suicide"),
+        ("been thinking of topping myself mate", "suicide"),
+        ("my dad keeps asking how many pills it would take and i'm worried sick about him",
+         "suicide"),
     ],
 )  # fmt: skip
 def test_safety_pattern_verdicts(conversation, question, expected):
@@ -308,6 +313,9 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         ("is chest pain something people report on jak inhibitors", "likely medical"),
         ("she had chest tightness last year when she started hers", "likely medical"),
         ("does the guide talk about overdoses at all", "likely medical"),
+        # Studying is not something happening to them ("i'm studying nursing").
+        ("i'm studying nursing what are the dangers of an overdose of jak inhibitors in general",
+         "likely medical"),
         ("how would you know if you were having an allergic reaction to them", "likely medical"),
         ("what are the warning signs of a stroke", "likely medical"),
         # ... unless something says it is happening now.
