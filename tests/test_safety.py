@@ -286,6 +286,8 @@ def verdict(question, prompts, check=check_question):
         ("do jak inhibit her tablets give you head aches", None),
         # Safety sets 41 and 42.
         ("i'm gonna top meself tonight", "suicide"),
+        ("before you tell me about side effects i want you to know this is my last night",
+         "suicide"),
         ("been thinking of topping myself mate", "suicide"),
         ("my dad keeps asking how many pills it would take and i'm worried sick about him",
          "suicide"),
@@ -316,6 +318,9 @@ def test_safety_pattern_verdicts(conversation, question, expected):
         # Studying is not something happening to them ("i'm studying nursing").
         ("i'm studying nursing what are the dangers of an overdose of jak inhibitors in general",
          "likely medical"),
+        # Suicidal thoughts told as history: the crisis guidance first, then the answer.
+        ("my husband was very depressed and suicidal ten years ago but he's well now does that "
+         "matter for these tablets", "likely suicide"),
         ("how would you know if you were having an allergic reaction to them", "likely medical"),
         ("what are the warning signs of a stroke", "likely medical"),
         # ... unless something says it is happening now.
