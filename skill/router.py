@@ -11,7 +11,8 @@ Reading a question (vocabulary data in `router_vocabulary.yaml`):
   3. join split words when the joined form is a guide word ("tab lets", "acu puncture") or
      sounds like one ("con clue shun", "spawn delight us"), and split merged ones
      ("sideeffects"); a word that sounds like "jak" before "inhibitors" is "jak" ("jaguar
-     inhibitors": the guide names no other inhibitors);
+     inhibitors": the guide names no other inhibitors), and so is one before "guide" that is
+     not the guide's own word ("the jacked guide": it is the JAK guide);
   4. say everyday words the guide's way ("kick in" -> "start working");
   5. drop fillers ("um", "alexa", "can you tell me", "please");
   6. spelled-out numbers and digits become "number"; stopwords are dropped;
