@@ -55,7 +55,12 @@ from skill.router import (
     Weights,
     band_for,
 )
-from skill.safety import answered_by_safety_check, check_question, personal_dose_topic
+from skill.safety import (
+    answered_by_safety_check,
+    asks_of_another_medicine,
+    check_question,
+    personal_dose_topic,
+)
 
 # The development set: a file per set of questions, read in the order of their names.
 QUESTIONS_DIR = Path(__file__).with_name("development_questions")
@@ -209,6 +214,8 @@ def evaluate(
     for q, found in zip(questions, safety, strict=True):
         ranked = tuple(router.rank(q.text))
         dose_topic = None
+        if found == "dose" and asks_of_another_medicine(router.read(q.text)):
+            found = "likely dose"  # who decides a dose, then the usual reply (`ask_question`)
         if found == "dose":
             decision = RouteDecision(band=band_for(ranked, bands), ranked=ranked)
             dose_topic = personal_dose_topic(decision, prompts)

@@ -13,7 +13,7 @@ from skill.guide import Guide, Topic
 from skill.prompts import EmergencyRule, Prompts
 from skill.review_log import ReviewLog, worth_reviewing
 from skill.router import RouteDecision, Router
-from skill.safety import check_question, personal_dose_topic
+from skill.safety import asks_of_another_medicine, check_question, personal_dose_topic
 
 OfferKind = Literal["more", "related", "clarify", "faq_list", "nearest"]
 MAX_FALLBACKS = 3
@@ -228,6 +228,9 @@ class Conversation:
             return self.emergency(state, finding.emergency)
         decision = self.router.best_topic(question)
         if finding and finding.personal_dose_topic and not finding.likely:
+            if asks_of_another_medicine(self.router.read(question)):
+                # Who decides a dose, then the usual reply (a decline), not the JAK dosage.
+                return self.likely_personal_dose(self._routed(state, decision))
             return self.personal_dose(state, personal_dose_topic(decision, self.prompts))
         if self.review_log is not None and worth_reviewing(decision):
             self.review_log.record(question, decision)

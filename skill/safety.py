@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skill.prompts import EmergencyRule, Prompts
-from skill.router import RouteDecision
+from skill.router import ANOTHER_SUBJECT_ALONE, Reading, RouteDecision
 from skill.safety_classifier import DOSE, EMERGENCY_PREFIX
 from skill.text import normalise
 
@@ -81,6 +81,14 @@ def answered_by_safety_check(question: str, prompts: Prompts) -> bool:
     a likely finding comes before the usual answer instead."""
     finding = check_question(question, prompts)
     return finding is not None and not finding.likely
+
+
+def asks_of_another_medicine(reading: Reading) -> bool:
+    """Whether a question names another medicine without the treatment ("how many paracetamol
+    can i take"): a personal-dose request about it is not answered by the guide's dosage. An
+    ailment named alone ("can i skip my dose while i've got a cold") is not such a question:
+    the medicine is read as "other medications", the ailment is not."""
+    return ANOTHER_SUBJECT_ALONE in reading.out_of_domain and "medications" in reading.spelled
 
 
 def personal_dose_topic(decision: RouteDecision, prompts: Prompts) -> str:

@@ -352,6 +352,29 @@ def test_a_personal_dose_question_gets_the_dosage_answer_and_the_provider(
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["how many paracetamol can an adult take", "how much paracetamol can i take in a day"],
+)
+def test_a_dose_of_another_medicine_hears_who_decides_and_is_not_given_the_jak_dosage(
+    alexa, conversation, question
+):
+    turn = alexa.ask(question)
+    assert turn.ssml == say(
+        conversation, prompt(conversation, "likely_personal_dose"), prompt(conversation, "decline")
+    )
+    assert not turn.ends_session
+
+
+def test_a_dose_of_another_medicine_taken_with_them_is_answered_from_the_guide(
+    alexa, conversation
+):
+    # The treatment is named too: the guide's answer on other medicines, after the provider.
+    turn = alexa.ask("how many paracetamol can i take with my jak inhibitor")
+    preface = (prompt(conversation, "personal_dose"),)
+    assert_topic(turn, conversation, "faq_other_medications", preface=preface)
+
+
+@pytest.mark.parametrize(
     "question, topic_id",
     [
         ("should i stop the tablets if i get side effects", "faq_side_effect_action"),
