@@ -959,6 +959,10 @@ _INHIBITOR_START = frozenset({"in", "an", "and"})
 _SOUNDS_LIKE_JAK = re.compile(r"^(j|ks|a)[rln]?k|^j.?$|^sks?$|^k$")
 
 
+def _sounds_like_jak(word: str) -> bool:
+    return _SOUNDS_LIKE_JAK.match(phonetic_key(word)) is not None
+
+
 def _jak_before_inhibitor(
     tokens: list[str], heard_as_jak: Iterable[str], is_known: Callable[[str], bool]
 ) -> list[str]:
@@ -975,7 +979,7 @@ def _jak_before_inhibitor(
             token in _INHIBITOR_START
             and 0 < i < len(tokens) - 1
             and tokens[i + 1] in _INHIBITOR_WORDS
-            and _SOUNDS_LIKE_JAK.match(phonetic_key(tokens[i - 1]))
+            and _sounds_like_jak(tokens[i - 1])
         )
     ]
     heard_as_jak = {*heard_as_jak, *_heard_before_inhibitor(kept)}
@@ -994,7 +998,7 @@ def _jak_before_guide(tokens: list[str], is_guide_word: Callable[[str], bool]) -
         return tokens
     return [
         "jak"
-        if nxt == "guide" and not is_guide_word(tok) and _SOUNDS_LIKE_JAK.match(phonetic_key(tok))
+        if nxt == "guide" and not is_guide_word(tok) and _sounds_like_jak(tok)
         else tok
         for tok, nxt in zip(tokens, [*tokens[1:], ""], strict=True)
     ]
@@ -1005,7 +1009,7 @@ def _heard_before_inhibitor(words: Sequence[str]) -> set[str]:
     return {
         word
         for word, nxt in itertools.pairwise(words)
-        if nxt in _INHIBITOR_WORDS and word != "jak" and _SOUNDS_LIKE_JAK.match(phonetic_key(word))
+        if nxt in _INHIBITOR_WORDS and word != "jak" and _sounds_like_jak(word)
     }
 
 
